@@ -1,1 +1,41 @@
-"""bertzoo."""
+"""bertzoo: BERT and the models around it, for Keras 3 / TensorFlow.
+
+    import bertzoo
+    bert = bertzoo.load_pretrained("path/to/checkpoint", seq_length=128)
+    outputs = bert.encoder(bert.preprocessor(["hello world"]))
+
+Public names resolve on first use (PEP 562), so importing one submodule does not import them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "BertConfig": "bertzoo.config",
+    "ConfigError": "bertzoo.config",
+    "BertEncoder": "bertzoo.encoders.bert_encoder",
+    "PretrainedBert": "bertzoo.io.pretrained",
+    "detect_format": "bertzoo.io.pretrained",
+    "load_pretrained": "bertzoo.io.pretrained",
+    "save_pretrained": "bertzoo.io.pretrained",
+    "BertPreprocessor": "bertzoo.text",
+    "Vocabulary": "bertzoo.text",
+    "WordPieceTokenizer": "bertzoo.text",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'bertzoo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

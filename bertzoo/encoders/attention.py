@@ -1,0 +1,51 @@
+"""Scaled dot-product attention: the one place every bertzoo encoder computes attention.
+
+Keeping it in one function means a faster kernel (fused, flash) is a one-place change. Scores and
+softmax are computed in float32 whatever the compute dtype, so mixed precision does not lose the
+small differences between large logits.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from keras import ops
+
+# Added to the scores of padding keys; exp() of it is exactly 0 in float32.
+MASKED_SCORE = -1e9
+
+
+def dot_product_attention(
+    query,
+    key,
+    value,
+    key_mask=None,
+    dropout: Callable | None = None,
+    training: bool | None = None,
+):
+    """Multi-head attention over projected inputs.
+
+    Args:
+        query: ``[batch, query_length, heads, head_size]``.
+        key: ``[batch, key_length, heads, head_size]``.
+        value: ``[batch, key_length, heads, head_size]``.
+        key_mask: ``[batch, key_length]``, 1 for keys that may be attended to, 0 for padding.
+        dropout: applied to the attention probabilities (BERT's attention dropout), e.g. a
+            ``keras.layers.Dropout``; called with ``training``.
+        training: whether dropout is active.
+
+    Returns:
+        ``[batch, query_length, heads, head_size]`` in the dtype of ``query``.
+    """
+    head_size = ops.shape(query)[-1]
+    scores = ops.einsum("bqhd,bkhd->bhqk", query, key)
+    scores = ops.cast(scores, "float32") / math.sqrt(head_size)
+    if key_mask is not None:
+        allowed = ops.cast(key_mask, "bool")[:, None, None, :]
+        scores = ops.where(allowed, scores, MASKED_SCORE)
+    probabilities = ops.softmax(scores, axis=-1)
+    probabilities = ops.cast(probabilities, query.dtype)
+    if dropout is not None:
+        probabilities = dropout(probabilities, training=training)
+    return ops.einsum("bhqk,bkhd->bqhd", probabilities, value)
