@@ -1,0 +1,109 @@
+"""bertzoo's own checkpoint format: what ``save_pretrained`` writes and ``load_pretrained`` reads.
+
+A directory holding
+- ``bertzoo.json``: format name and version, the ``BertConfig`` (bertzoo's unambiguous activation
+  names) and the tokenizer settings (casing, accents, CJK splitting);
+- ``model.safetensors``: the weights under canonical names (``bertzoo.io.weight_names``), encoder
+  and, when present, pretraining heads; safetensors, so no pickle and memory-mapped reads;
+- ``vocab.txt``: the WordPiece vocabulary, one token per line.
+It is written into a temporary sibling directory and renamed into place, so an interrupted save
+never leaves a directory that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import safetensors.numpy
+
+from bertzoo.config import BertConfig, ConfigError
+
+MANIFEST = "bertzoo.json"
+WEIGHTS = "model.safetensors"
+VOCAB = "vocab.txt"
+FORMAT_NAME = "bertzoo"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BertzooCheckpoint:
+    """The contents of a bertzoo-format directory."""
+
+    config: BertConfig
+    tokenizer_settings: dict[str, Any]
+    weights: dict[str, np.ndarray]
+    vocabulary_path: pathlib.Path
+
+
+def is_bertzoo_checkpoint(directory: pathlib.Path) -> bool:
+    """Whether ``directory`` holds bertzoo's manifest."""
+    return (directory / MANIFEST).is_file()
+
+
+def write_bertzoo_checkpoint(directory: str | os.PathLike, config: BertConfig,
+                             tokenizer_settings: Mapping[str, Any], weights: Mapping[str, np.ndarray],
+                             vocabulary: list[str], overwrite: bool = False) -> pathlib.Path:
+    """Writes a bertzoo-format directory atomically; refuses to replace one unless ``overwrite``."""
+    directory = pathlib.Path(directory)
+    if directory.exists() and any(directory.iterdir()) and not overwrite:
+        raise FileExistsError(f"{directory} exists and is not empty; pass overwrite=True to replace it")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        manifest = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "config": config.to_dict(),
+            "tokenizer": dict(tokenizer_settings),
+            "weights": WEIGHTS,
+            "vocabulary": VOCAB,
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        arrays = {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in weights.items()}
+        safetensors.numpy.save_file(arrays, str(staging / WEIGHTS), metadata={"format": FORMAT_NAME})
+        (staging / VOCAB).write_text("".join(token + "\n" for token in vocabulary), encoding="utf-8")
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def read_bertzoo_checkpoint(directory: str | os.PathLike) -> BertzooCheckpoint:
+    """Reads a directory written by ``write_bertzoo_checkpoint``."""
+    directory = pathlib.Path(directory)
+    manifest_path = directory / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{manifest_path}: cannot read bertzoo manifest ({error})") from error
+    if manifest.get("format") != FORMAT_NAME:
+        raise ConfigError(f"{manifest_path}: field 'format' is {manifest.get('format')!r}, expected 'bertzoo'")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ConfigError(
+            f"{manifest_path}: field 'format_version' is {version!r}; this bertzoo reads version {FORMAT_VERSION}")
+    try:
+        config = BertConfig(**manifest["config"])
+    except (KeyError, TypeError) as error:
+        raise ConfigError(f"{manifest_path}: field 'config' is not a BertConfig ({error})") from error
+    weights_path = directory / manifest.get("weights", WEIGHTS)
+    vocabulary_path = directory / manifest.get("vocabulary", VOCAB)
+    for path in (weights_path, vocabulary_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing (named in {manifest_path})")
+    try:
+        weights = safetensors.numpy.load_file(str(weights_path))
+    except Exception as error:  # safetensors raises its own error types for corrupt files
+        raise ValueError(f"{weights_path}: not a readable safetensors file ({error})") from error
+    return BertzooCheckpoint(config=config, tokenizer_settings=dict(manifest.get("tokenizer", {})),
+                             weights=weights, vocabulary_path=vocabulary_path)
