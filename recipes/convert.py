@@ -13,13 +13,14 @@ import numpy as np
 
 import bertzoo
 
+PROBE_LENGTH = 16  # fits every BERT's position table, even tiny test models
 PROBE_TEXTS = ["The quick brown fox jumps over the lazy dog.", "BERT reads text in both directions."]
 
 
 def run(source: str, destination: str, overwrite: bool = False, do_lower_case: bool | None = None) -> dict:
     """Converts ``source`` to bertzoo's format in ``destination``; returns a summary dict."""
     print(f"reading {source} ...", flush=True)
-    bert = bertzoo.load_pretrained(source, seq_length=32, do_lower_case=do_lower_case)
+    bert = bertzoo.load_pretrained(source, seq_length=PROBE_LENGTH, do_lower_case=do_lower_case)
     config = bert.config
     print(f"  format: {bert.format}; {config.num_hidden_layers} layers, hidden {config.hidden_size}, "
           f"{config.num_attention_heads} heads, vocab {config.vocab_size}, activation {config.hidden_act}, "
@@ -31,7 +32,7 @@ def run(source: str, destination: str, overwrite: bool = False, do_lower_case: b
     out = bertzoo.save_pretrained(bert, destination, overwrite=overwrite)
     print(f"wrote {out}", flush=True)
 
-    reloaded = bertzoo.load_pretrained(out, seq_length=32)
+    reloaded = bertzoo.load_pretrained(out, seq_length=PROBE_LENGTH)
     inputs = bert.preprocessor(PROBE_TEXTS)
     difference = float(np.max(np.abs(
         np.asarray(bert.encoder(inputs)["sequence_output"])

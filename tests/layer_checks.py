@@ -26,7 +26,8 @@ def assert_structures_close(a, b, atol: float = 1e-6) -> None:
 def run_layer_checks(make_layer: Callable[[], keras.layers.Layer],
                      make_inputs: Callable[[int], tuple], tmp_path: pathlib.Path,
                      as_model: Callable[[keras.layers.Layer], keras.Model] | None = None,
-                     seq_lengths: tuple[int, int] = (5, 9)) -> None:
+                     seq_lengths: tuple[int, int] = (5, 9), float32_outputs: bool = False,
+                     outputs_follow_length: bool = True) -> None:
     """Runs the shared checks on a fresh layer.
 
     Args:
@@ -45,7 +46,7 @@ def run_layer_checks(make_layer: Callable[[], keras.layers.Layer],
         compiled = tf.function(layer, jit_compile=True)(*inputs)
         assert_structures_close(eager, compiled, atol=1e-5)
         for tensor in tf.nest.flatten(eager):
-            if tensor.shape.rank == 3:  # per-token outputs follow the input length
+            if outputs_follow_length and tensor.shape.rank == 3:
                 assert tensor.shape[1] == seq_length
 
     # Config round trip rebuilds an equivalent layer.
@@ -74,8 +75,9 @@ def run_layer_checks(make_layer: Callable[[], keras.layers.Layer],
     try:
         mixed = make_layer()
         outputs = mixed(*make_inputs(seq_lengths[0]))
+        expected_dtype = tf.float32 if float32_outputs else tf.bfloat16
         for tensor in tf.nest.flatten(outputs):
-            assert tensor.dtype == tf.bfloat16, tensor.dtype
+            assert tensor.dtype == expected_dtype, tensor.dtype
         for sublayer in mixed._flatten_layers():
             if isinstance(sublayer, keras.layers.LayerNormalization):
                 assert sublayer.compute_dtype == "float32", sublayer.name

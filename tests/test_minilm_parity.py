@@ -14,6 +14,19 @@ from minilm_parity_cases import (PAIR_TEXTS, REFERENCE, SEQ_LENGTH, SINGLE_TEXTS
                                  reference_inputs, write_google_copy)
 
 TOLERANCE = 1e-5
+# Padding positions (input_mask 0) carry no meaning for any consumer, and float32 is ill-conditioned
+# there: measured against transformers in float64, transformers' own float32 output is off by
+# 5.5e-5 at padding (2.7e-6 at real tokens) and bertzoo's by 1.5e-4 with TensorFlow's default
+# oneDNN kernels (6.9e-5 with TF_ENABLE_ONEDNN_OPTS=0). Real tokens and pooled_output meet TOLERANCE.
+PADDING_TOLERANCE = 5e-4
+
+
+def assert_sequence_close(actual, expected, input_mask):
+    real = np.asarray(input_mask).astype(bool)
+    difference = np.abs(np.asarray(actual) - np.asarray(expected))
+    assert difference[real].max() <= TOLERANCE, f"real tokens differ by {difference[real].max():.2e}"
+    assert difference[~real].max() <= PADDING_TOLERANCE, f"padding differs by {difference[~real].max():.2e}"
+    return difference[real].max(), difference[~real].max()
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +57,7 @@ def test_outputs_match_checked_in_reference(minilm):
     for name in inputs:
         np.testing.assert_array_equal(inputs[name], reference[name], err_msg=name)
     sequence, pooled = bertzoo_outputs(minilm, inputs)
-    assert np.max(np.abs(sequence - reference["sequence_output"])) <= TOLERANCE
+    assert_sequence_close(sequence, reference["sequence_output"], inputs["input_mask"])
     assert np.max(np.abs(pooled - reference["pooled_output"])) <= TOLERANCE
 
 
@@ -56,8 +69,9 @@ def test_google_format_copy_matches_checked_in_gelu_tanh_reference(minilm, minil
     assert len(bert.pretraining_weights) == 7
     assert "global_step" in bert.unused_weights
     reference = np.load(REFERENCE)
-    sequence, pooled = bertzoo_outputs(bert, bertzoo_inputs(bert))
-    assert np.max(np.abs(sequence - reference["gelu_new_sequence_output"])) <= TOLERANCE
+    inputs = bertzoo_inputs(bert)
+    sequence, pooled = bertzoo_outputs(bert, inputs)
+    assert_sequence_close(sequence, reference["gelu_new_sequence_output"], inputs["input_mask"])
     assert np.max(np.abs(pooled - reference["gelu_new_pooled_output"])) <= TOLERANCE
     # And the approximation matters: the exact-GELU reference is measurably different.
     assert np.max(np.abs(sequence - reference["sequence_output"])) > 10 * TOLERANCE
@@ -70,12 +84,17 @@ def test_against_transformers_and_regenerate_reference(minilm, minilm_dir, tmp_p
     inputs = bertzoo_inputs(minilm)
     np.testing.assert_array_equal(inputs["input_word_ids"], reference_inputs(minilm_dir / "vocab.txt")["input_word_ids"])
 
-    # Hugging Face's slow tokenizer applies the same normalisation to single sentences (it differs
-    # on pair truncation ties and on C* characters other than Cc/Cf, which these texts avoid).
-    slow = transformers.BertTokenizer(str(minilm_dir / "vocab.txt"), do_lower_case=True)
+    # Hugging Face's BertTokenizer applies nearly the same normalisation to single sentences. Where
+    # it departs from Google's rules, bertzoo follows Google (the ids above already match the
+    # pure-Python implementation of those rules). Known departure, measured with transformers 5.24,
+    # whose BertTokenizer runs on the Rust `tokenizers` library: it lowercases per character, so a
+    # word-final capital sigma becomes 'σ', where Google's Python `str.lower()` gives final 'ς'.
+    known_departures = {"Ελληνικά: ΟΔΟΣ και οδός."}
+    hf_tokenizer = transformers.BertTokenizer(str(minilm_dir / "vocab.txt"), do_lower_case=True)
     for row, text in enumerate(SINGLE_TEXTS):
-        hf_ids = slow(text, max_length=SEQ_LENGTH, truncation=True, padding="max_length")["input_ids"]
-        np.testing.assert_array_equal(inputs["input_word_ids"][row], hf_ids, err_msg=repr(text))
+        hf_ids = hf_tokenizer(text, max_length=SEQ_LENGTH, truncation=True, padding="max_length")["input_ids"]
+        agrees = np.array_equal(inputs["input_word_ids"][row], hf_ids)
+        assert agrees != (text in known_departures), f"{text!r}: agreement with transformers changed"
 
     def run_reference(**overrides):
         model = transformers.BertModel.from_pretrained(str(minilm_dir), **overrides).eval()
@@ -87,18 +106,18 @@ def test_against_transformers_and_regenerate_reference(minilm, minilm_dir, tmp_p
 
     reference_sequence, reference_pooled = run_reference()
     sequence, pooled = bertzoo_outputs(minilm, inputs)
-    print(f"\nMiniLM exact GELU: max |diff| sequence {np.max(np.abs(sequence - reference_sequence)):.2e}, "
+    real, padding = assert_sequence_close(sequence, reference_sequence, inputs["input_mask"])
+    print(f"\nMiniLM exact GELU: max |diff| sequence real tokens {real:.2e}, padding {padding:.2e}, "
           f"pooled {np.max(np.abs(pooled - reference_pooled)):.2e}")
-    assert np.max(np.abs(sequence - reference_sequence)) <= TOLERANCE
     assert np.max(np.abs(pooled - reference_pooled)) <= TOLERANCE
 
     google = bertzoo.load_pretrained(write_google_copy(minilm, tmp_path / "google", minilm_dir),
                                      seq_length=SEQ_LENGTH)
     tanh_sequence, tanh_pooled = run_reference(hidden_act="gelu_new")
     sequence, pooled = bertzoo_outputs(google, inputs)
-    print(f"Google-format copy vs gelu_new: max |diff| sequence {np.max(np.abs(sequence - tanh_sequence)):.2e}, "
+    real, padding = assert_sequence_close(sequence, tanh_sequence, inputs["input_mask"])
+    print(f"Google-format copy vs gelu_new: max |diff| sequence real tokens {real:.2e}, padding {padding:.2e}, "
           f"pooled {np.max(np.abs(pooled - tanh_pooled)):.2e}")
-    assert np.max(np.abs(sequence - tanh_sequence)) <= TOLERANCE
     assert np.max(np.abs(pooled - tanh_pooled)) <= TOLERANCE
 
     REFERENCE.parent.mkdir(exist_ok=True)

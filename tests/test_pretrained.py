@@ -144,12 +144,17 @@ def test_unknown_format_names_what_it_looked_for(tmp_path):
         bertzoo.load_pretrained(tmp_path / "nowhere")
 
 
+def test_seq_length_beyond_the_position_table(tmp_path, weights):
+    with pytest.raises(bertzoo.ConfigError, match="seq_length 17 exceeds the checkpoint's max_position_embeddings"):
+        bertzoo.load_pretrained(make_google_dir(tmp_path / "g", weights), seq_length=17)
+
+
 def test_missing_and_misshapen_weights_are_named(tmp_path, weights):
     broken = dict(weights)
     del broken["bert/encoder/layer_1/attention/self/key/bias"]
     broken["bert/pooler/dense/kernel"] = np.zeros((8, 9), np.float32)
     with pytest.raises(WeightMismatchError) as info:
-        bertzoo.load_pretrained(make_google_dir(tmp_path / "g", broken))
+        bertzoo.load_pretrained(make_google_dir(tmp_path / "g", broken), seq_length=12)
     message = str(info.value)
     assert "bert/encoder/layer_1/attention/self/key/bias" in message
     assert "bert/pooler/dense/kernel: checkpoint (8, 9), encoder expects (8, 8)" in message
@@ -159,10 +164,10 @@ def test_missing_and_misshapen_weights_are_named(tmp_path, weights):
 def test_vocabulary_problems(tmp_path, weights):
     no_cls = [t if t != "[CLS]" else "[CLZ]" for t in VOCAB]
     with pytest.raises(ValueError, match=r"\[CLS\]"):
-        bertzoo.load_pretrained(make_google_dir(tmp_path / "a", weights, tokens=no_cls))
+        bertzoo.load_pretrained(make_google_dir(tmp_path / "a", weights, tokens=no_cls), seq_length=12)
     too_big = VOCAB + ["extra"]
     with pytest.raises(bertzoo.ConfigError, match="31 tokens but the config's vocab_size is 30"):
-        bertzoo.load_pretrained(make_google_dir(tmp_path / "b", weights, tokens=too_big))
+        bertzoo.load_pretrained(make_google_dir(tmp_path / "b", weights, tokens=too_big), seq_length=12)
 
 
 def test_convert_cli_writes_verified_bertzoo_checkpoint(tmp_path, weights, capsys):

@@ -139,6 +139,10 @@ def load_pretrained(path: str | os.PathLike, seq_length: int = 128, do_lower_cas
         logger.info("%s: no casing metadata; the vocabulary looks %s", directory,
                     "uncased" if settings["lowercase"] else "cased")
     config = contents.config.replace(do_lower_case=settings["lowercase"])
+    if seq_length > config.max_position_embeddings:
+        raise ConfigError(
+            f"seq_length {seq_length} exceeds the checkpoint's max_position_embeddings "
+            f"({config.max_position_embeddings}) in {directory}")
     if len(vocabulary) > config.vocab_size:
         raise ConfigError(
             f"{contents.vocabulary_path} has {len(vocabulary)} tokens but the config's vocab_size is "

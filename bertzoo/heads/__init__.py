@@ -1,0 +1,1 @@
+"""Heads: contextual vectors -> task outputs. Each head takes the encoder contract's outputs."""

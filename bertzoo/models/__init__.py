@@ -1,0 +1,1 @@
+"""Models: an encoder plus head(s), trainable as one keras.Model."""
