@@ -252,10 +252,13 @@ def _require_file(path: pathlib.Path, what: str) -> pathlib.Path:
 def _report_unused(source: str, unused: tuple[str, ...]) -> None:
     if not unused:
         return
-    slots = [name for name in unused if name.endswith(("/adam_m", "/adam_v")) or name == "global_step"]
-    others = [name for name in unused if name not in slots]
-    if slots:
-        logger.info("%s: ignored %d optimizer-state entries (Adam slots, global_step)", source, len(slots))
+    # Optimizer state and framework buffers are expected in checkpoints; anything else is worth a warning.
+    expected = [name for name in unused
+                if name.endswith(("/adam_m", "/adam_v", "position_ids")) or name == "global_step"]
+    others = [name for name in unused if name not in expected]
+    if expected:
+        logger.info("%s: ignored %d optimizer-state entries and buffers (Adam slots, global_step, "
+                    "position_ids)", source, len(expected))
     if others:
         logger.warning("%s: %d weights not used by the encoder or its pretraining heads: %s", source,
                        len(others), ", ".join(others[:10]) + (" ..." if len(others) > 10 else ""))

@@ -1,1 +1,28 @@
-"""bertzoo/training."""
+"""Training machinery shared by every recipe: strategy, optimizer, and one trainer on ``strategy.run``.
+
+    from bertzoo.training import Trainer, create_optimizer, describe_batch, resolve_strategy
+"""
+
+from bertzoo.training.optimization import (
+    BertAdamW,
+    WarmupLinearDecay,
+    bert_layer_depth,
+    create_optimizer,
+    layer_decay_multiplier,
+)
+from bertzoo.training.strategy import TPUNotFoundError, check_tf_config, describe_batch, resolve_strategy
+from bertzoo.training.trainer import NonFiniteLossError, Trainer
+
+__all__ = [
+    "BertAdamW",
+    "NonFiniteLossError",
+    "TPUNotFoundError",
+    "Trainer",
+    "WarmupLinearDecay",
+    "bert_layer_depth",
+    "check_tf_config",
+    "create_optimizer",
+    "describe_batch",
+    "layer_decay_multiplier",
+    "resolve_strategy",
+]
