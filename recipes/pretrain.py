@@ -14,6 +14,7 @@ import json
 import pathlib
 from typing import Sequence
 
+import keras
 import tensorflow as tf
 
 from bertzoo.config import BertConfig, ConfigError
@@ -83,6 +84,9 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
     """Pretrains a BERT and writes ``output/pretrained`` (bertzoo format) and ``output/metrics.json``."""
     out_dir = pathlib.Path(output)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # Seed first: tf.data's shuffles combine their own seed with TensorFlow's global one, so the
+    # data pipeline is reproducible only if the global seed is set before it is built.
+    keras.utils.set_random_seed(seed)
     distribution = resolve_strategy(strategy)
     describe_batch(distribution, global_batch_size)
 
@@ -105,7 +109,7 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
         pattern = corpus_files
         dataset = pretraining_dataset(
             pattern, seq_length=seq_length, max_predictions_per_seq=max_predictions_per_seq,
-            global_batch_size=global_batch_size, seed=seed)
+            global_batch_size=global_batch_size, seed=seed, validate=True)
     else:
         pattern = _write_sentence_pairs(
             corpus_files, tokenizer, vocabulary, out_dir / "data", seq_length=seq_length,

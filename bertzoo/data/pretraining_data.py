@@ -851,7 +851,10 @@ def pretraining_dataset(
     if shard_files:
         dataset = dataset.shard(num_pipelines, pipeline_id)
     if is_training:
-        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True).repeat()
+        # With a seed, a new iterator replays the same stream (fixed shuffle seeds): what makes runs
+        # under different strategies, and resumed runs, see the same batches. The stream repeats
+        # forever, so each pass over the data still meets different shuffles and masks.
+        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=seed is None).repeat()
     dataset = dataset.interleave(
         tf.data.TFRecordDataset,
         cycle_length=min(len(files), 8) if is_training else 1,
@@ -861,10 +864,14 @@ def pretraining_dataset(
     if num_pipelines > 1 and not shard_files:
         dataset = dataset.shard(num_pipelines, pipeline_id)
     if is_training:
-        dataset = dataset.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=seed is None)
     dataset = dataset.batch(batch_size, drop_remainder=is_training)
-    # One seed pair per batch, new on every pass over the data: fresh masks each epoch.
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    # One stateless seed pair per batch: (seed, index of the batch in this pipeline's stream). Masks
+    # are a function of the seed and the batch's place in the stream alone, never of how many
+    # iterators were made; later epochs are later batches, so they draw fresh masks.
+    base_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    seeds = tf.data.Dataset.counter(dtype=tf.int64).map(
+        lambda index: tf.stack([tf.constant(base_seed, tf.int64), index * num_pipelines + pipeline_id]))
     dataset = tf.data.Dataset.zip((dataset, seeds))
 
     def to_inputs(serialized, seed_pair):

@@ -5,6 +5,7 @@
 
 from bertzoo.training.optimization import (
     BertAdamW,
+    SyncedLossScaleOptimizer,
     WarmupLinearDecay,
     bert_layer_depth,
     create_optimizer,
@@ -16,6 +17,7 @@ from bertzoo.training.trainer import NonFiniteLossError, Trainer
 __all__ = [
     "BertAdamW",
     "NonFiniteLossError",
+    "SyncedLossScaleOptimizer",
     "TPUNotFoundError",
     "Trainer",
     "WarmupLinearDecay",

@@ -1,0 +1,192 @@
+"""Picking the `tf.distribute.Strategy` for `--strategy {auto,cpu,mirrored,multiworker,tpu}`, in one place.
+
+Every recipe calls ``resolve_strategy(args.strategy, args.tpu)`` before it builds anything, then
+``describe_batch(strategy, global_batch_size)`` to check and print how the batch splits over replicas.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Callable
+
+import tensorflow as tf
+
+STRATEGY_NAMES = ("auto", "cpu", "mirrored", "multiworker", "tpu")
+
+# One strategy object per kind and process (see resolve_strategy).
+_CREATED: dict[tuple, tf.distribute.Strategy] = {}
+
+
+class TPUNotFoundError(RuntimeError):
+    """``--strategy tpu`` was asked for, but no TPU answered."""
+
+
+def resolve_strategy(
+    name: str = "auto",
+    tpu: str | None = None,
+    *,
+    tpu_resolver_factory: Callable[..., tf.distribute.cluster_resolver.ClusterResolver] | None = None,
+) -> tf.distribute.Strategy:
+    """The distribution strategy for a ``--strategy`` name, printing what it found.
+
+    - ``tpu``: ``TPUClusterResolver(tpu)`` (``"local"`` by default, for TPU VMs), connect, initialise
+      the TPU system, ``TPUStrategy``; no TPU -> ``TPUNotFoundError``.
+    - ``mirrored``: ``MirroredStrategy`` over the local GPUs or, without GPUs, over the logical CPU
+      devices (two logical CPUs give two replicas).
+    - ``multiworker``: ``MultiWorkerMirroredStrategy`` from ``TF_CONFIG`` (checked first, so a
+      malformed one fails with the field named).
+    - ``cpu``: ``OneDeviceStrategy("/cpu:0")``.
+    - ``auto``: a TPU if one answers, else ``mirrored`` with more than one GPU, else the default
+      single-device strategy.
+
+    ``mirrored``, ``multiworker`` and TPU strategies are created once per process and returned
+    again on later calls: every ``MirroredStrategy`` numbers its collective ops from the same start,
+    so two of them in one process can pair up different all-reduces (measured here: "Shape mismatch
+    in the collective instance 101"), and a TPU system or a cluster is set up once per process.
+
+    Args:
+        name: one of ``auto``, ``cpu``, ``mirrored``, ``multiworker``, ``tpu``.
+        tpu: TPU name or address for ``TPUClusterResolver``; ``None`` means ``"local"``.
+        tpu_resolver_factory: builds the cluster resolver from ``tpu=``; defaults to
+            ``tf.distribute.cluster_resolver.TPUClusterResolver`` (tests inject a fake).
+
+    Example:
+        >>> strategy = resolve_strategy("cpu")
+        strategy: OneDeviceStrategy on /cpu:0
+    """
+    if name not in STRATEGY_NAMES:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGY_NAMES)}")
+    factory = tpu_resolver_factory or tf.distribute.cluster_resolver.TPUClusterResolver
+    tpu = tpu or "local"
+
+    if name in ("tpu", "auto") and ("tpu", tpu) in _CREATED:
+        return _announce(_CREATED["tpu", tpu], f"TPUStrategy on TPU {tpu!r} (created earlier)")
+    if name == "tpu":
+        resolver = _connect_tpu(tpu, factory)
+        return _announce(_remember_tpu(_tpu_strategy(resolver), tpu), f"TPUStrategy on TPU {tpu!r}")
+    if name == "mirrored":
+        return _mirrored()
+    if name == "multiworker":
+        return _multi_worker()
+    if name == "cpu":
+        return _announce(tf.distribute.OneDeviceStrategy("/cpu:0"), "OneDeviceStrategy on /cpu:0")
+
+    # auto
+    try:
+        resolver = _connect_tpu(tpu, factory)
+    except TPUNotFoundError as error:
+        print(f"strategy auto: no TPU ({error}); looking for GPUs")
+    else:
+        return _announce(_remember_tpu(_tpu_strategy(resolver), tpu), f"auto found TPU {tpu!r}: TPUStrategy")
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        print(f"strategy auto: found {len(gpus)} GPUs")
+        return _mirrored()
+    device = gpus[0].name if gpus else "/cpu:0"
+    return _announce(tf.distribute.get_strategy(), f"auto found {len(gpus)} GPU(s): default strategy on {device}")
+
+
+def describe_batch(strategy: tf.distribute.Strategy, global_batch_size: int) -> int:
+    """Checks that the global batch splits evenly over the replicas; prints and returns the per-replica batch.
+
+    Args:
+        strategy: the strategy the model trains under.
+        global_batch_size: examples per step over all replicas (what the dataset batches to).
+    """
+    replicas = strategy.num_replicas_in_sync
+    if global_batch_size <= 0 or global_batch_size % replicas:
+        raise ValueError(
+            f"global batch size {global_batch_size} does not divide over {replicas} replicas "
+            f"({type(strategy).__name__}); use a multiple of {replicas}")
+    per_replica = global_batch_size // replicas
+    print(f"batch: global {global_batch_size} = {replicas} replica(s) x {per_replica} per replica")
+    return per_replica
+
+
+def _announce(strategy: tf.distribute.Strategy, what: str) -> tf.distribute.Strategy:
+    print(f"strategy: {what} ({strategy.num_replicas_in_sync} replica(s) in sync)")
+    return strategy
+
+
+def _connect_tpu(tpu: str, factory: Callable) -> tf.distribute.cluster_resolver.ClusterResolver:
+    """Resolves, connects to and initialises the TPU system; any failure -> ``TPUNotFoundError``."""
+    try:
+        resolver = factory(tpu=tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.OpError, RuntimeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TPUNotFoundError(f"no TPU found at {tpu!r}: {first_line}") from error
+    return resolver
+
+
+def _tpu_strategy(resolver) -> tf.distribute.Strategy:
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def _remember_tpu(strategy: tf.distribute.Strategy, tpu: str) -> tf.distribute.Strategy:
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        _CREATED["tpu", tpu] = strategy
+    return strategy
+
+
+def _mirrored() -> tf.distribute.Strategy:
+    gpus = tf.config.list_logical_devices("GPU")
+    devices = [device.name for device in (gpus or tf.config.list_logical_devices("CPU"))]
+    what = f"{len(gpus)} GPU(s)" if gpus else f"{len(devices)} logical CPU device(s) (no GPU)"
+    key = ("mirrored", tuple(devices))
+    if key not in _CREATED:
+        _CREATED[key] = tf.distribute.MirroredStrategy(devices=devices)
+    else:
+        what += ", created earlier"
+    return _announce(_CREATED[key], f"MirroredStrategy over {what}")
+
+
+def _multi_worker() -> tf.distribute.Strategy:
+    config = check_tf_config(os.environ.get("TF_CONFIG"))
+    if config is None:
+        where = "no TF_CONFIG: a single local worker"
+    else:
+        task = config["task"]
+        workers = sum(len(hosts) for hosts in config["cluster"].values())
+        where = f"task {task['type']}:{task['index']} of {workers}"
+    if ("multiworker",) not in _CREATED:
+        _CREATED["multiworker",] = tf.distribute.MultiWorkerMirroredStrategy()
+    return _announce(_CREATED["multiworker",], f"MultiWorkerMirroredStrategy, {where}")
+
+
+def check_tf_config(text: str | None) -> dict | None:
+    """Parses and checks ``TF_CONFIG``; a malformed one raises ``ValueError`` naming the field.
+
+    Args:
+        text: the ``TF_CONFIG`` environment variable (``None`` or empty: not set).
+    """
+    if not text:
+        return None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"TF_CONFIG is not valid JSON: {error}") from None
+    if not isinstance(config, dict):
+        raise ValueError("TF_CONFIG must be a JSON object with 'cluster' and 'task'")
+    cluster = config.get("cluster")
+    if not isinstance(cluster, dict) or not cluster:
+        raise ValueError("TF_CONFIG['cluster'] must be a non-empty object of job name -> list of 'host:port'")
+    for job, hosts in cluster.items():
+        if not isinstance(hosts, list) or not hosts:
+            raise ValueError(f"TF_CONFIG['cluster'][{job!r}] must be a non-empty list of 'host:port'")
+        for host in hosts:
+            if not isinstance(host, str) or ":" not in host:
+                raise ValueError(f"TF_CONFIG['cluster'][{job!r}] entry {host!r} is not 'host:port'")
+    task = config.get("task")
+    if not isinstance(task, dict):
+        raise ValueError("TF_CONFIG['task'] must be an object with 'type' and 'index'")
+    if task.get("type") not in cluster:
+        raise ValueError(f"TF_CONFIG['task']['type'] is {task.get('type')!r}; "
+                         f"expected one of the cluster's jobs {sorted(cluster)}")
+    index = task.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(cluster[task["type"]]):
+        raise ValueError(f"TF_CONFIG['task']['index'] is {index!r}; expected an integer in "
+                         f"[0, {len(cluster[task['type']])}) for job {task['type']!r}")
+    return config

@@ -1,0 +1,466 @@
+"""One small training loop on ``strategy.run``, used by every bertzoo recipe.
+
+Keras 3.15's ``fit`` fails under ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585), so bertzoo
+trains with this loop, in the manner of Model Garden's Orbit: a ``tf.function`` that runs
+``steps_per_execution`` steps in an in-graph ``tf.range`` loop, each step a ``strategy.run`` of a
+per-replica forward/backward pass and a Keras optimizer update.
+
+Losses are exact under any number of replicas: ``loss_fn`` returns each term as a per-replica
+``(sum of weighted losses, sum of weights)``; the weights are summed over all replicas and each
+replica's contribution is ``loss_sum / global_weight_sum``, so the replica contributions add up to
+the single-device loss and their gradients (summed by the optimizer) to the single-device gradient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+import time
+from typing import Callable, Mapping
+
+import keras
+import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
+
+from bertzoo.training.optimization import SyncedLossScaleOptimizer
+from bertzoo.training.strategy import describe_batch
+
+LossFn = Callable[[Mapping, Mapping], Mapping[str, tuple]]
+
+_SUM = tf.distribute.ReduceOp.SUM
+_SCALAR_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")).SerializeToString()
+
+
+class NonFiniteLossError(ValueError):
+    """The training loss became NaN or infinite."""
+
+
+class Trainer:
+    """Builds a model and optimizer under a strategy and trains them on ``(features, labels)`` batches.
+
+    Args:
+        strategy: from ``resolve_strategy``.
+        build_model: called inside ``strategy.scope()`` (and the mixed-precision policy); returns
+            a ``keras.Model`` mapping features to outputs.
+        build_optimizer: called inside ``strategy.scope()``; returns a Keras optimizer (e.g.
+            ``create_optimizer(...)``). Under ``mixed_float16`` it is wrapped in a
+            ``SyncedLossScaleOptimizer`` (a Keras ``LossScaleOptimizer`` is rewrapped as one).
+        loss_fn: ``loss_fn(labels, outputs) -> {name: (loss_sum, weight_sum)}`` over one replica's
+            examples; the step loss is ``sum(loss_sum / weight_sum summed over all replicas)``.
+        global_batch_size: examples per step over all replicas (what the dataset batches to).
+        output_dir: checkpoints go to ``output_dir/checkpoints``, TensorBoard logs to
+            ``output_dir/logs``, final figures to ``output_dir/metrics.json``. Under multi-worker
+            training every worker gets the same (shared) directory: only the chief writes there,
+            the others checkpoint into a temporary directory they delete, and all resume from the
+            chief's checkpoints.
+        metrics_fn: optional ``metrics_fn(labels, outputs) -> {name: (value_sum, count)}``, summed
+            over replicas and steps since the last log, reported as ``value_sum / count``.
+        steps_per_execution: training steps per ``tf.function`` call (an in-graph loop).
+        log_every: steps between progress lines and TensorBoard scalars.
+        checkpoint_every: steps between checkpoints (a final one is always written).
+        max_checkpoints: checkpoints kept.
+        jit_compile: compile each replica's forward and backward pass with XLA.
+        mixed_precision: ``None``, ``"mixed_bfloat16"`` (CPU/TPU) or ``"mixed_float16"`` (GPU, with
+            dynamic loss scaling).
+        deterministic: seed everything and enable TensorFlow op determinism (reproducible runs).
+        seed: random seed (Keras, TensorFlow, NumPy, Python) set before the model is built;
+            ``deterministic`` uses 0 when none is given.
+        checkpoint_iterator: save the input iterator's state when the strategy allows (single
+            device); otherwise a resumed run skips the batches already trained on.
+        on_log: optional ``on_log(step, logs)`` called on the host at each log step.
+        verbose: print progress.
+
+    Example:
+        >>> trainer = Trainer(strategy, build_model, lambda: create_optimizer(1e-4, 1000, 100),
+        ...                   pretraining_loss_terms, global_batch_size=32, output_dir="out")
+        >>> final = trainer.train(dataset, steps=1000)
+    """
+
+    def __init__(
+        self,
+        strategy: tf.distribute.Strategy,
+        build_model: Callable[[], keras.Model],
+        build_optimizer: Callable[[], keras.optimizers.Optimizer],
+        loss_fn: LossFn,
+        *,
+        global_batch_size: int,
+        output_dir: str | os.PathLike,
+        metrics_fn: LossFn | None = None,
+        steps_per_execution: int = 1,
+        log_every: int = 100,
+        checkpoint_every: int = 1000,
+        max_checkpoints: int = 3,
+        jit_compile: bool = False,
+        mixed_precision: str | None = None,
+        deterministic: bool = False,
+        seed: int | None = None,
+        checkpoint_iterator: bool = True,
+        on_log: Callable[[int, dict], None] | None = None,
+        verbose: bool = True,
+    ):
+        for name, value in (("steps_per_execution", steps_per_execution), ("log_every", log_every),
+                            ("checkpoint_every", checkpoint_every), ("max_checkpoints", max_checkpoints)):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        if mixed_precision not in (None, "float32", "mixed_float16", "mixed_bfloat16"):
+            raise ValueError("mixed_precision must be None, 'float32', 'mixed_bfloat16' or 'mixed_float16', "
+                             f"got {mixed_precision!r}")
+        self.strategy = strategy
+        self.loss_fn = loss_fn
+        self.metrics_fn = metrics_fn
+        self.global_batch_size = global_batch_size
+        self.output_dir = pathlib.Path(output_dir)
+        self.steps_per_execution = steps_per_execution
+        self.log_every = log_every
+        self.checkpoint_every = checkpoint_every
+        self.max_checkpoints = max_checkpoints
+        self.jit_compile = jit_compile
+        self.mixed_precision = mixed_precision
+        self.checkpoint_iterator = checkpoint_iterator
+        self.on_log = on_log
+        self.is_chief = _is_chief(strategy)
+        self.verbose = verbose and self.is_chief
+        self.history: list[dict] = []
+
+        self.per_replica_batch_size = describe_batch(strategy, global_batch_size)
+        if deterministic:
+            seed = 0 if seed is None else seed
+            tf.config.experimental.enable_op_determinism()
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+
+        with strategy.scope():
+            with _dtype_policy(mixed_precision):
+                self.model = build_model()
+            optimizer = build_optimizer()
+            if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) and not isinstance(
+                    optimizer, SyncedLossScaleOptimizer):
+                optimizer = SyncedLossScaleOptimizer(optimizer.inner_optimizer, initial_scale=optimizer.initial_scale,
+                                                     dynamic_growth_steps=optimizer.dynamic_growth_steps)
+            elif mixed_precision == "mixed_float16" and not isinstance(optimizer, SyncedLossScaleOptimizer):
+                optimizer = SyncedLossScaleOptimizer(optimizer)
+            self.optimizer = optimizer
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step",
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        forward = self._forward
+        self._compiled_forward = tf.function(forward, jit_compile=True) if jit_compile else forward
+        self._train_loop = None
+
+    # ----------------------------------------------------------------------------------------------
+    # The graph: a per-replica step, and a loop of them.
+
+    def _forward(self, features, labels):
+        outputs = self.model(features, training=True)
+        # Losses and metrics in float32, whatever the compute dtype under mixed precision.
+        outputs = tf.nest.map_structure(_to_float32, outputs)
+        loss_terms = dict(self.loss_fn(labels, outputs))
+        metric_terms = dict(self.metrics_fn(labels, outputs)) if self.metrics_fn else {}
+        return loss_terms, metric_terms
+
+    def _replica_step(self, batch):
+        features, labels = self._unpack(batch, self.per_replica_batch_size, "per-replica")
+        context = tf.distribute.get_replica_context()
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            loss_terms, metric_terms = self._compiled_forward(features, labels)
+            if not loss_terms:
+                raise ValueError("loss_fn returned no loss terms")
+            loss_sums = {name: tf.cast(term[0], tf.float32) for name, term in loss_terms.items()}
+            weight_sums = {name: tf.stop_gradient(tf.cast(term[1], tf.float32)) for name, term in loss_terms.items()}
+            global_weight_sums = context.all_reduce(_SUM, weight_sums)
+            losses = {name: tf.math.divide_no_nan(loss_sums[name], global_weight_sums[name]) for name in loss_sums}
+            loss = tf.add_n(list(losses.values()))
+            scaled_loss = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled_loss, variables)
+        self.optimizer.apply(gradients, variables)
+        outputs = {"loss": loss}
+        outputs.update({f"loss/{name}": value for name, value in losses.items()})
+        for name, (value_sum, count) in metric_terms.items():
+            outputs[f"{name}/sum"] = tf.cast(value_sum, tf.float32)
+            outputs[f"{name}/count"] = tf.cast(count, tf.float32)
+        return outputs
+
+    def _make_train_loop(self):
+        strategy = self.strategy
+
+        def one_step(iterator):
+            per_replica = strategy.run(self._replica_step, args=(next(iterator),))
+            return {name: strategy.reduce(_SUM, value, axis=None) for name, value in per_replica.items()}
+
+        @tf.function
+        def train_loop(iterator, num_steps):
+            """Runs ``num_steps`` steps; returns their summed outputs and the first non-finite step (-1: none)."""
+            totals = one_step(iterator)
+            first_bad = tf.where(tf.math.is_finite(totals["loss"]), -1, 0)
+            for i in tf.range(1, num_steps):
+                outputs = one_step(iterator)
+                bad = tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(outputs["loss"])))
+                first_bad = tf.where(bad, i, first_bad)
+                totals = {name: totals[name] + outputs[name] for name in totals}
+            return totals, first_bad
+
+        return train_loop
+
+    def _unpack(self, batch, batch_size: int, which: str):
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+            raise ValueError(f"each dataset element must be a (features, labels) pair; got {type(batch).__name__}"
+                             f" {tf.nest.map_structure(lambda t: getattr(t, 'shape', t), batch)}")
+        for leaf in tf.nest.flatten(batch):
+            shape = getattr(leaf, "shape", None)
+            size = shape[0] if shape is not None and shape.rank else None
+            if size != batch_size:
+                raise ValueError(
+                    f"dataset batch size is {size}, expected the {which} batch size {batch_size}"
+                    + (" (an unknown batch size: batch with drop_remainder=True)" if size is None else ""))
+        return batch[0], batch[1]
+
+    # ----------------------------------------------------------------------------------------------
+    # The host loop.
+
+    def train(self, dataset, steps: int) -> dict:
+        """Trains until ``steps`` steps are done, resuming from the latest checkpoint in ``output_dir``.
+
+        Args:
+            dataset: a ``tf.data.Dataset`` of ``(features, labels)`` batched to the global batch
+                size (``drop_remainder=True``, repeated), or a function ``(tf.distribute.InputContext)
+                -> tf.data.Dataset`` batched to the per-replica batch size.
+            steps: the total number of steps (including steps done before a resume).
+
+        Returns:
+            The final figures, also written to ``output_dir/metrics.json``.
+        """
+        is_function = callable(dataset) and not isinstance(dataset, tf.data.Dataset)
+        if not is_function:
+            self._unpack(dataset.element_spec, self.global_batch_size, "global")
+        self._build(dataset, is_function)
+
+        checkpoint_dir = self.output_dir / "checkpoints"
+        latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+        start_step, saved_iterator = _read_checkpoint_header(latest) if latest else (0, False)
+        can_save_iterator = self.checkpoint_iterator and not is_function and _is_single_device(self.strategy)
+        use_saved_iterator = can_save_iterator and (latest is None or saved_iterator)
+        skip = 0 if use_saved_iterator else start_step
+        iterator = self._make_iterator(dataset, is_function, skip, plain=can_save_iterator)
+
+        # Keras 3 seed-generator states (dropout) are model variables that the model's checkpoint
+        # dependencies miss; saved explicitly so a resumed run draws the same dropout masks.
+        random_states = [variable.value for variable in self.model.variables
+                         if variable.path.endswith("seed_generator_state")]
+        objects = {"model": self.model, "optimizer": self.optimizer, "step": self.step,
+                   "random_states": random_states}
+        if use_saved_iterator:
+            objects["iterator"] = iterator
+        checkpoint = tf.train.Checkpoint(**objects)
+        write_dir = checkpoint_dir if self.is_chief else pathlib.Path(tempfile.mkdtemp(prefix="bertzoo_worker_"))
+        manager = tf.train.CheckpointManager(checkpoint, str(write_dir), max_to_keep=self.max_checkpoints)
+        if latest:
+            checkpoint.restore(latest).assert_existing_objects_matched().expect_partial()
+            how = "iterator state restored" if use_saved_iterator else f"skipped {skip} batches of the dataset"
+            self._print(f"resuming from {latest} at step {int(self.step.numpy())} ({how})")
+
+        writer = (tf.summary.create_file_writer(str(self.output_dir / "logs")) if self.is_chief
+                  else tf.summary.create_noop_writer())
+        if self._train_loop is None:
+            self._train_loop = self._make_train_loop()
+
+        step = int(self.step.numpy())
+        run_start_step = step
+        started = time.perf_counter()
+        window = _Window()
+        first_log = last_log = None
+        last_saved = step if latest else None
+        if step >= steps:
+            self._print(f"already trained {step} steps (asked for {steps}); nothing to do")
+        while step < steps:
+            num_steps = min(self.steps_per_execution, steps - step,
+                            _to_next_multiple(step, self.log_every), _to_next_multiple(step, self.checkpoint_every))
+            tic = time.perf_counter()
+            try:
+                totals, first_bad = self._train_loop(iterator, tf.constant(num_steps, tf.int32))
+            except tf.errors.OutOfRangeError:
+                raise ValueError(f"the dataset ran out of batches after step {step}; "
+                                 f"repeat() it to cover {steps} steps") from None
+            totals = {name: float(value) for name, value in totals.items()}
+            first_bad = int(first_bad)
+            if first_bad >= 0:
+                raise NonFiniteLossError(f"the loss is not finite (NaN or Inf) at step {step + first_bad + 1}; "
+                                         f"last checkpoint: {manager.latest_checkpoint}")
+            step += num_steps
+            self.step.assign(step)
+            window.add(totals, num_steps, time.perf_counter() - tic)
+
+            if step % self.log_every == 0 or step == steps:
+                logs = self._log(step, steps, window, writer)
+                first_log = first_log or logs
+                last_log = logs
+                window = _Window()
+            if step % self.checkpoint_every == 0 or step == steps:
+                manager.save(checkpoint_number=step)
+                last_saved = step
+                self._print(f"checkpoint saved at step {step}: {manager.latest_checkpoint}")
+        if last_saved != step:
+            manager.save(checkpoint_number=step)
+        writer.flush()
+        if not self.is_chief:
+            shutil.rmtree(write_dir, ignore_errors=True)
+
+        wall_time = time.perf_counter() - started
+        run_steps = step - run_start_step
+        final = {
+            "steps": step,
+            "steps_this_run": run_steps,
+            "resumed_from_step": run_start_step if latest else None,
+            "global_batch_size": self.global_batch_size,
+            "num_replicas": self.strategy.num_replicas_in_sync,
+            "per_replica_batch_size": self.per_replica_batch_size,
+            "wall_time_s": wall_time,
+            "steps_per_s": run_steps / wall_time if wall_time > 0 else None,
+            "examples_per_s": run_steps * self.global_batch_size / wall_time if wall_time > 0 else None,
+            "first_logged": first_log,
+            "last_logged": last_log,
+        }
+        if last_log:
+            final.update({name: value for name, value in last_log.items()
+                          if name not in ("step", "steps_per_s", "examples_per_s")})
+        if self.is_chief:
+            _write_json_atomically(self.output_dir / "metrics.json", final)
+        return final
+
+    def _build(self, dataset, is_function: bool) -> None:
+        """Creates the model's and optimizer's variables (before a checkpoint is restored into them)."""
+        with self.strategy.scope():
+            if not self.model.built or not self.model.trainable_variables:
+                if is_function:
+                    example = next(iter(dataset(tf.distribute.InputContext(
+                        num_replicas_in_sync=self.strategy.num_replicas_in_sync))))
+                else:
+                    example = next(iter(dataset.take(1)))
+                features, _ = self._unpack(example, tf.nest.flatten(example)[0].shape[0], "example")
+                self.model(features, training=False)
+            self.optimizer.build(self.model.trainable_variables)
+
+    def _make_iterator(self, dataset, is_function: bool, skip: int, plain: bool):
+        if is_function:
+            def dataset_fn(context):
+                return dataset(context).skip(skip) if skip else dataset(context)
+            return iter(self.strategy.distribute_datasets_from_function(dataset_fn))
+        if skip:
+            dataset = dataset.skip(skip)
+        if plain:
+            # One device: the plain tf.data iterator, whose state tf.train.Checkpoint can save.
+            return iter(dataset)
+        return iter(self.strategy.experimental_distribute_dataset(dataset))
+
+    def _log(self, step: int, steps: int, window: "_Window", writer) -> dict:
+        logs = {"step": step}
+        for name, value in window.totals.items():
+            if name.endswith("/count"):
+                continue
+            if name.endswith("/sum"):
+                base = name[: -len("/sum")]
+                count = window.totals[f"{base}/count"]
+                logs[base] = value / count if count else float("nan")
+            else:
+                logs[name] = value / window.steps
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))
+        logs["steps_per_s"] = window.steps / window.seconds if window.seconds else float("nan")
+        logs["examples_per_s"] = logs["steps_per_s"] * self.global_batch_size
+        with writer.as_default(step=step):
+            for name, value in logs.items():
+                if name != "step":
+                    _write_scalar(name, value)
+        terms = "  ".join(f"{name.removeprefix('loss/')} {value:.4f}" for name, value in logs.items()
+                          if name not in ("step", "loss", "learning_rate", "steps_per_s", "examples_per_s"))
+        self._print(f"step {step}/{steps}  loss {logs['loss']:.4f}  {terms}  lr {logs['learning_rate']:.3g}  "
+                    f"{logs['steps_per_s']:.2f} steps/s  {logs['examples_per_s']:.1f} examples/s")
+        self.history.append(logs)
+        if self.on_log:
+            self.on_log(step, logs)
+        return logs
+
+    def _print(self, message: str) -> None:
+        if self.verbose:
+            print(message, flush=True)
+
+
+class _Window:
+    """Sums of the step outputs since the last log."""
+
+    def __init__(self):
+        self.totals: dict[str, float] = {}
+        self.steps = 0
+        self.seconds = 0.0
+
+    def add(self, totals: dict, steps: int, seconds: float) -> None:
+        for name, value in totals.items():
+            self.totals[name] = self.totals.get(name, 0.0) + value
+        self.steps += steps
+        self.seconds += seconds
+
+
+def _to_float32(tensor):
+    return tf.cast(tensor, tf.float32) if tensor.dtype.is_floating else tensor
+
+
+def _write_scalar(name: str, value: float) -> None:
+    """``tf.summary.scalar`` without the tensorboard package: the same event, tagged for the scalars plugin."""
+    tf.summary.write(name, tf.constant(value, tf.float32), metadata=_SCALAR_METADATA)
+
+
+def _to_next_multiple(step: int, every: int) -> int:
+    return every - step % every
+
+
+def _read_checkpoint_header(path: str) -> tuple[int, bool]:
+    """The step a checkpoint was saved at, and whether it holds an input iterator."""
+    reader = tf.train.load_checkpoint(path)
+    names = reader.get_variable_to_shape_map()
+    step = int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE"))
+    return step, any(name.startswith("iterator/") for name in names)
+
+
+def _is_single_device(strategy: tf.distribute.Strategy) -> bool:
+    """One device, no cluster: batches can come from a plain (checkpointable) tf.data iterator."""
+    return (isinstance(strategy, tf.distribute.OneDeviceStrategy)
+            or type(strategy).__name__ == "_DefaultDistributionStrategy")
+
+
+def _is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this worker writes checkpoints, summaries and metrics (always, without a cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if resolver is None or task_type is None or task_type == "chief":
+        return True
+    try:
+        has_chief = "chief" in resolver.cluster_spec().as_dict()
+    except (ValueError, RuntimeError):
+        has_chief = False
+    return task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+@contextlib.contextmanager
+def _dtype_policy(name: str | None):
+    """Sets Keras's global dtype policy while the model is built, then restores the previous one."""
+    if name is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _write_json_atomically(path: pathlib.Path, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(handle, "w") as file:
+        json.dump(value, file, indent=2)
+        file.write("\n")
+    os.replace(temporary, path)
