@@ -91,3 +91,41 @@ def write_google_copy(bert, directory: pathlib.Path, minilm_dir: pathlib.Path) -
     (directory / "bert_config.json").write_text(json.dumps(config, indent=2))
     (directory / "vocab.txt").write_bytes((minilm_dir / "vocab.txt").read_bytes())
     return directory
+
+
+MASKED_POSITIONS = [1, 2, 3]  # where the masked-LM head is probed (the first word pieces of each text)
+TOP_K = 10
+
+
+def pretraining_predictions(bert) -> dict[str, np.ndarray]:
+    """Masked-LM logits at MASKED_POSITIONS (top TOP_K ids and values) and next-sentence logits of
+    a pretrainer built from ``bert`` (its checkpoint's cls/ heads)."""
+    from bertzoo.io.pretraining_head_weights import pretrainer_from_pretrained
+
+    pretrainer = pretrainer_from_pretrained(bert)
+    inputs = bertzoo_inputs(bert)
+    positions = np.tile(np.array(MASKED_POSITIONS, np.int32), (len(inputs["input_word_ids"]), 1))
+    outputs = pretrainer(dict(inputs, masked_lm_positions=positions))
+    logits = np.asarray(outputs["masked_lm_logits"])
+    top_ids = np.argsort(-logits, axis=-1)[..., :TOP_K]
+    return {"mlm_logits": logits, "mlm_top_ids": top_ids,
+            "mlm_top_logits": np.take_along_axis(logits, top_ids, axis=-1),
+            "nsp_logits": np.asarray(outputs["next_sentence_logits"])}
+
+
+def write_hf_pretraining_copy(google_bert, directory: pathlib.Path, minilm_dir: pathlib.Path) -> pathlib.Path:
+    """The same encoder and cls/ heads as a Hugging Face BertForPreTraining directory (gelu_new)."""
+    import json
+
+    from bertzoo.io.hf_safetensors import write_hf_safetensors
+    from bertzoo.io.pretraining_head_weights import pretrainer_from_pretrained, read_pretraining_head_weights
+
+    directory.mkdir(parents=True, exist_ok=True)
+    weights = read_encoder_weights(google_bert.encoder)
+    weights.update(read_pretraining_head_weights(pretrainer_from_pretrained(google_bert)))
+    write_hf_safetensors(weights, directory / "model.safetensors", prefix="bert.")
+    config = json.loads((minilm_dir / "config.json").read_text())
+    config.update(hidden_act="gelu_new", architectures=["BertForPreTraining"])
+    (directory / "config.json").write_text(json.dumps(config))
+    (directory / "vocab.txt").write_bytes((minilm_dir / "vocab.txt").read_bytes())
+    return directory

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import bertzoo
-from minilm_parity_cases import (PAIR_TEXTS, REFERENCE, SEQ_LENGTH, SINGLE_TEXTS, bertzoo_inputs,
-                                 reference_inputs, write_google_copy)
+from minilm_parity_cases import (MASKED_POSITIONS, PAIR_TEXTS, REFERENCE, SEQ_LENGTH, SINGLE_TEXTS,
+                                 bertzoo_inputs, pretraining_predictions, reference_inputs, write_google_copy,
+                                 write_hf_pretraining_copy)
 
 TOLERANCE = 1e-5
 # Padding positions (input_mask 0) carry no meaning for any consumer, and float32 is ill-conditioned
@@ -77,6 +78,23 @@ def test_google_format_copy_matches_checked_in_gelu_tanh_reference(minilm, minil
     assert np.max(np.abs(sequence - reference["sequence_output"])) > 10 * TOLERANCE
 
 
+def test_pretraining_heads_predict_as_the_reference_and_survive_conversion(minilm, minilm_dir, tmp_path):
+    """A Google checkpoint's cls/ heads predict the reference's masked tokens; the bertzoo-format
+    conversion of it predicts exactly the same."""
+    google = bertzoo.load_pretrained(write_google_copy(minilm, tmp_path / "google", minilm_dir), seq_length=SEQ_LENGTH)
+    reference = np.load(REFERENCE)
+    ours = pretraining_predictions(google)
+    np.testing.assert_array_equal(ours["mlm_top_ids"][..., 0], reference["mlm_top_ids"][..., 0])
+    ours_at_reference_top = np.take_along_axis(ours["mlm_logits"], reference["mlm_top_ids"], axis=-1)
+    np.testing.assert_allclose(ours_at_reference_top, reference["mlm_top_logits"], atol=1e-4)
+    np.testing.assert_allclose(ours["nsp_logits"], reference["nsp_logits"], atol=1e-4)
+
+    converted = bertzoo.load_pretrained(bertzoo.save_pretrained(google, tmp_path / "converted"), seq_length=SEQ_LENGTH)
+    again = pretraining_predictions(converted)
+    np.testing.assert_array_equal(again["mlm_logits"], ours["mlm_logits"])
+    np.testing.assert_array_equal(again["nsp_logits"], ours["nsp_logits"])
+
+
 @pytest.mark.parity
 def test_against_transformers_and_regenerate_reference(minilm, minilm_dir, tmp_path):
     torch = pytest.importorskip("torch")
@@ -120,6 +138,25 @@ def test_against_transformers_and_regenerate_reference(minilm, minilm_dir, tmp_p
           f"pooled {np.max(np.abs(pooled - tanh_pooled)):.2e}")
     assert np.max(np.abs(pooled - tanh_pooled)) <= TOLERANCE
 
+    # Pretraining heads: transformers' BertForPreTraining on the same encoder + cls/ weights.
+    hf_dir = write_hf_pretraining_copy(google, tmp_path / "hf_pretraining", minilm_dir)
+    pretraining = transformers.BertForPreTraining.from_pretrained(str(hf_dir)).eval()
+    with torch.no_grad():
+        out = pretraining(input_ids=torch.tensor(inputs["input_word_ids"], dtype=torch.long),
+                          attention_mask=torch.tensor(inputs["input_mask"], dtype=torch.long),
+                          token_type_ids=torch.tensor(inputs["input_type_ids"], dtype=torch.long))
+    mlm_logits = out.prediction_logits.numpy()[:, MASKED_POSITIONS]
+    nsp_logits = out.seq_relationship_logits.numpy()
+    ours = pretraining_predictions(google)
+    print(f"masked-LM logits max |diff| {np.max(np.abs(ours['mlm_logits'] - mlm_logits)):.2e}, "
+          f"next-sentence {np.max(np.abs(ours['nsp_logits'] - nsp_logits)):.2e}")
+    assert np.max(np.abs(ours["mlm_logits"] - mlm_logits)) <= 1e-4
+    assert np.max(np.abs(ours["nsp_logits"] - nsp_logits)) <= 1e-4
+    np.testing.assert_array_equal(ours["mlm_logits"].argmax(-1), mlm_logits.argmax(-1))
+    top_ids = np.argsort(-mlm_logits, axis=-1)[..., :10]
+
     REFERENCE.parent.mkdir(exist_ok=True)
     np.savez_compressed(REFERENCE, **inputs, sequence_output=reference_sequence, pooled_output=reference_pooled,
-                        gelu_new_sequence_output=tanh_sequence, gelu_new_pooled_output=tanh_pooled)
+                        gelu_new_sequence_output=tanh_sequence, gelu_new_pooled_output=tanh_pooled,
+                        mlm_top_ids=top_ids, mlm_top_logits=np.take_along_axis(mlm_logits, top_ids, axis=-1),
+                        nsp_logits=nsp_logits)
