@@ -178,7 +178,7 @@ class BertConfig:
     @classmethod
     def from_google_dict(cls, data: Mapping[str, Any], source: str = "bert_config") -> "BertConfig":
         """Builds a config from the fields of Google's ``bert_config.json``."""
-        fields = _take_fields(data, source, metadata=GOOGLE_METADATA, renames={})
+        fields = _take_fields(data, source, metadata=GOOGLE_METADATA)
         fields["hidden_act"] = _map_activation(fields, GOOGLE_ACTIVATIONS, source)
         return _construct(cls, fields, source)
 
@@ -207,7 +207,7 @@ class BertConfig:
                 raise ConfigError(f"{source}: field '{flag}' is true; bertzoo's BertEncoder is an encoder only")
         stripped = {k: v for k, v in data.items()
                     if k not in ("position_embedding_type", "is_decoder", "add_cross_attention")}
-        fields = _take_fields(stripped, source, metadata=HF_METADATA, renames={})
+        fields = _take_fields(stripped, source, metadata=HF_METADATA)
         fields["hidden_act"] = _map_activation(fields, HF_ACTIVATIONS, source)
         return _construct(cls, fields, source)
 
@@ -215,8 +215,19 @@ class BertConfig:
     def from_json(cls, path: str | pathlib.Path) -> "BertConfig":
         """Reads bertzoo's own config (``to_json``), whose activation names are unambiguous."""
         data = _read_json_object(path)
-        fields = _take_fields(data, str(path), metadata=frozenset(), renames={})
+        fields = _take_fields(data, str(path), metadata=frozenset())
         return _construct(cls, fields, str(path))
+
+    @classmethod
+    def from_file(cls, path: str | pathlib.Path) -> "BertConfig":
+        """Reads any of the three config files, told apart by their fields: bertzoo's own always
+        has ``do_lower_case``; Hugging Face's has ``model_type`` or ``architectures``; else Google's."""
+        data = _read_json_object(path)
+        if "do_lower_case" in data:
+            return _construct(cls, _take_fields(data, str(path), metadata=frozenset()), str(path))
+        if "model_type" in data or "architectures" in data:
+            return cls.from_hf_dict(data, source=str(path))
+        return cls.from_google_dict(data, source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (bertzoo's names)."""
@@ -258,12 +269,10 @@ _FIELDS = {f.name for f in dataclasses.fields(BertConfig)}
 _REQUIRED = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
 
 
-def _take_fields(data: Mapping[str, Any], source: str, metadata: frozenset[str],
-                 renames: Mapping[str, str]) -> dict[str, Any]:
+def _take_fields(data: Mapping[str, Any], source: str, metadata: frozenset[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     unknown = []
     for key, value in data.items():
-        key = renames.get(key, key)
         if key in _FIELDS:
             fields[key] = value
         elif key not in metadata:

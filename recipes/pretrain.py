@@ -34,16 +34,10 @@ def read_config(spec: str) -> BertConfig:
     """A preset name (tiny, mini, ...) or a config file: Google's, Hugging Face's or bertzoo's."""
     if spec in BertConfig.preset_names():
         return BertConfig.preset(spec)
-    path = pathlib.Path(spec)
-    if not path.is_file():
+    if not pathlib.Path(spec).is_file():
         raise ConfigError(f"--config {spec!r} is neither a preset ({', '.join(BertConfig.preset_names())}) "
                           "nor a config file")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if "model_type" in data or "architectures" in data:
-        return BertConfig.from_hf_json(path)
-    if "hidden_act" in data and data["hidden_act"] in ("gelu_tanh", "gelu_erf"):
-        return BertConfig.from_json(path)
-    return BertConfig.from_google_json(path)
+    return BertConfig.from_file(spec)
 
 
 def learn_vocabulary(corpus_files: Sequence[str], vocab_size: int, lowercase: bool, out_path: pathlib.Path) -> list[str]:

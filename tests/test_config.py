@@ -121,3 +121,13 @@ def test_own_json_round_trip_and_google_names(tmp_path):
 def test_frozen():
     with pytest.raises(AttributeError):
         BertConfig.preset("tiny").hidden_size = 3
+
+
+def test_from_file_tells_the_three_formats_apart(tmp_path):
+    ours = BertConfig.preset("mini", hidden_act="gelu_erf", do_lower_case=True)
+    ours.to_json(tmp_path / "ours.json")
+    assert BertConfig.from_file(tmp_path / "ours.json") == ours
+    google = write(tmp_path, "bert_config.json", GOOGLE_BASE)
+    assert BertConfig.from_file(google).hidden_act == "gelu_tanh"
+    hf = write(tmp_path, "config.json", dict(GOOGLE_BASE, model_type="bert"))
+    assert BertConfig.from_file(hf).hidden_act == "gelu_erf"
