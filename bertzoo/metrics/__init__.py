@@ -1,0 +1,1 @@
+"""bertzoo/metrics: evaluation metrics computed as the official tools compute them."""
