@@ -203,6 +203,16 @@ def read_squad_examples(
     return examples
 
 
+def squad_example_from_text(question: str, context: str, qas_id: str = "0") -> SquadExample:
+    """An unlabelled ``SquadExample`` from a raw question and context (prediction input), with the
+    context split on whitespace exactly as ``read_squad_examples`` splits a file's contexts."""
+    for name, value in (("question", question), ("context", context)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"question {qas_id!r}: the {name} must be a non-empty string, got {value!r:.60}")
+    doc_tokens, _ = _split_context(context)
+    return SquadExample(qas_id=str(qas_id), question_text=question, doc_tokens=doc_tokens)
+
+
 def _locate_answer(
     example: SquadExample,
     answer: dict,

@@ -177,7 +177,9 @@ class Trainer:
             loss = tf.add_n(list(losses.values()))
             scaled_loss = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled_loss, variables)
-        self.optimizer.apply(gradients, variables)
+        # Variables outside the loss's graph (the pooler under a span or tagging head) get no update.
+        used = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
+        self.optimizer.apply([gradient for gradient, _ in used], [variable for _, variable in used])
         outputs = {"loss": loss}
         outputs.update({f"loss/{name}": value for name, value in losses.items()})
         for name, (value_sum, count) in metric_terms.items():
@@ -373,7 +375,7 @@ class Trainer:
         with writer.as_default(step=step):
             for name, value in logs.items():
                 if name != "step":
-                    _write_scalar(name, value)
+                    write_scalar(name, value)
         terms = "  ".join(f"{name.removeprefix('loss/')} {value:.4f}" for name, value in logs.items()
                           if name not in ("step", "loss", "learning_rate", "steps_per_s", "examples_per_s"))
         self._print(f"step {step}/{steps}  loss {logs['loss']:.4f}  {terms}  lr {logs['learning_rate']:.3g}  "
@@ -407,7 +409,7 @@ def _to_float32(tensor):
     return tf.cast(tensor, tf.float32) if tensor.dtype.is_floating else tensor
 
 
-def _write_scalar(name: str, value: float) -> None:
+def write_scalar(name: str, value: float) -> None:
     """``tf.summary.scalar`` without the tensorboard package: the same event, tagged for the scalars plugin."""
     tf.summary.write(name, tf.constant(value, tf.float32), metadata=_SCALAR_METADATA)
 

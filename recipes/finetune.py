@@ -1,0 +1,150 @@
+"""Recipe `bertzoo finetune`: a pretrained encoder plus a task head, trained on labelled data.
+
+Step 2 of the BERT story. The task (classify, pair, regression, multilabel, squad, ner) says how
+to read and encode its files; examples are tokenized and packed on the host into fixed-length
+arrays, so the train step is pure numeric (XLA- and TPU-ready). The bertzoo trainer runs the paper's
+recipe (AdamW, linear warmup over 10 % of the steps then linear decay, lr 2e-5..5e-5, batch 32,
+2..4 epochs) under any strategy; the result is a fine-tuned directory (`output/model`) that
+`bertzoo evaluate`, `bertzoo predict` and `load_finetuned` read. With --eval the official metric of
+the task is computed at the end and written to metrics.json beside the training figures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from bertzoo.encoders.bert_encoder import BertEncoder
+from bertzoo.io.encoder_weights import assign_encoder_weights, read_encoder_weights
+from bertzoo.io.finetuned import FinetunedModel, save_finetuned
+from bertzoo.io.pretrained import load_pretrained
+from bertzoo.recipes.default_weights import default_pretrained_dir
+from bertzoo.recipes.tasks import Task, make_task, training_dataset
+from bertzoo.training import Trainer, create_optimizer, describe_batch, resolve_strategy
+from bertzoo.training.prediction import predict_in_batches
+from bertzoo.training.trainer import write_scalar
+
+
+def run(*, task: str, train: str, eval: str | None = None, pretrained: str | None = None,
+        output: str = "output/finetune", settings: dict[str, Any] | None = None,
+        label_names: list[str] | None = None, seq_length: int | None = None, epochs: float = 3.0,
+        learning_rate: float = 5e-5, warmup_fraction: float = 0.1, weight_decay: float = 0.01,
+        layer_decay: float | None = None, global_batch_size: int = 32, strategy: str = "auto",
+        steps_per_execution: int = 1, log_every: int = 20, checkpoint_every: int = 500,
+        jit_compile: bool = False, mixed_precision: str | None = None, deterministic: bool = False,
+        seed: int = 12345, verbose: bool = True) -> dict:
+    """Fine-tunes ``pretrained`` on ``train`` for ``task``; writes ``output/model`` and ``output/metrics.json``.
+
+    Returns:
+        The final training figures, with ``eval`` (the official metrics on ``eval``) when given.
+    """
+    out_dir = pathlib.Path(output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    distribution = resolve_strategy(strategy)
+    describe_batch(distribution, global_batch_size)
+    fine_tuning = make_task(task, settings, label_names)
+
+    directory = pathlib.Path(pretrained) if pretrained else default_pretrained_dir()
+    seq_length = seq_length or fine_tuning.default_seq_length
+    _say(verbose, f"loading pretrained BERT from {directory} ...")
+    bert = load_pretrained(directory, seq_length=seq_length)
+    _say(verbose, f"  {bert.format} checkpoint: {bert.config.num_hidden_layers} layers, hidden "
+                  f"{bert.config.hidden_size}, {'uncased' if bert.config.do_lower_case else 'cased'}")
+
+    train_examples = fine_tuning.read(train, training=True)
+    encoded = fine_tuning.encode(train_examples, bert, training=True)
+    eval_examples = fine_tuning.read(eval, training=False) if eval else None  # bad eval files fail early
+    num_rows = encoded.num_rows
+    steps = max(1, int(epochs * num_rows) // global_batch_size)
+    warmup_steps = int(warmup_fraction * steps)
+    _say(verbose, f"task {task}: {num_rows} training rows"
+                  + (f", labels {fine_tuning.label_names}" if fine_tuning.label_names else "")
+                  + f"; {epochs:g} epochs = {steps} steps of {global_batch_size} (warmup {warmup_steps})")
+    pretrained_weights = read_encoder_weights(bert.encoder)
+
+    def build_model():
+        encoder = BertEncoder.from_bert_config(bert.config, seq_length=seq_length)
+        assign_encoder_weights(encoder, pretrained_weights, source=str(directory))
+        model = fine_tuning.build_model(encoder)
+        model.build()
+        return model
+
+    def build_optimizer():
+        return create_optimizer(learning_rate, num_train_steps=steps, warmup_steps=warmup_steps,
+                                weight_decay=weight_decay, layer_decay=layer_decay,
+                                num_layers=bert.config.num_hidden_layers if layer_decay else None)
+
+    trainer = Trainer(distribution, build_model, build_optimizer, fine_tuning.loss_fn(),
+                      metrics_fn=fine_tuning.metrics_fn(), global_batch_size=global_batch_size,
+                      output_dir=out_dir, steps_per_execution=steps_per_execution, log_every=log_every,
+                      checkpoint_every=checkpoint_every, jit_compile=jit_compile,
+                      mixed_precision=mixed_precision, deterministic=deterministic, seed=seed, verbose=verbose)
+    final = trainer.train(training_dataset(encoded, global_batch_size, seed), steps)
+
+    finetuned = FinetunedModel(task=task, model=trainer.model, bert=dataclasses.replace(bert, encoder=trainer.model.encoder),
+                               label_names=fine_tuning.label_names, settings=fine_tuning.settings())
+    if trainer.is_chief:
+        save_finetuned(finetuned, out_dir / "model", overwrite=True)
+        _say(verbose, f"wrote {out_dir / 'model'} (bertzoo evaluate / predict read it)")
+    if eval_examples is not None:
+        results = evaluate_examples(fine_tuning, finetuned, eval_examples, out_dir, strategy=distribution,
+                                    global_batch_size=global_batch_size, jit_compile=jit_compile,
+                                    write=trainer.is_chief, verbose=verbose)
+        final = dict(final, eval=results)
+        if trainer.is_chief:
+            update_metrics_file(out_dir / "metrics.json", {"eval": results, "eval_file": str(eval)})
+    return final
+
+
+def evaluate_examples(task: Task, finetuned: FinetunedModel, examples: Any, out_dir: pathlib.Path, *,
+                      strategy: tf.distribute.Strategy | None = None, global_batch_size: int = 32,
+                      jit_compile: bool = False, write: bool = True, verbose: bool = True) -> dict[str, float]:
+    """Predicts ``examples``, computes the task's official metrics, writes ``eval_predictions.jsonl``
+    and TensorBoard scalars under ``out_dir``; returns the metrics."""
+    encoded = task.encode(examples, finetuned.bert, training=False)
+    _say(verbose, f"evaluating on {encoded.num_rows} rows ...")
+    outputs = predict_in_batches(finetuned.model, encoded.inputs, strategy=strategy,
+                                 global_batch_size=global_batch_size, jit_compile=jit_compile, verbose=verbose)
+    results = {name: float(value) for name, value in task.evaluate(examples, encoded, outputs).items()}
+    if write:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_jsonl(out_dir / "eval_predictions.jsonl", task.predictions(examples, encoded, outputs))
+        with tf.summary.create_file_writer(str(out_dir / "logs" / "eval")).as_default(step=0):
+            for name, value in results.items():
+                write_scalar(f"eval/{name}", value)
+    _say(verbose, "eval: " + ", ".join(f"{name} {value:.4f}" for name, value in results.items()))
+    return results
+
+
+def write_jsonl(path: pathlib.Path, records: list[dict]) -> None:
+    """One JSON object per line (UTF-8, not ASCII-escaped)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def update_metrics_file(path: pathlib.Path, values: dict) -> None:
+    """Merges ``values`` into the JSON file at ``path`` (atomically)."""
+    metrics = json.loads(path.read_text()) if path.is_file() else {}
+    metrics.update(values)
+    staging = path.with_suffix(".json.tmp")
+    staging.write_text(json.dumps(metrics, indent=2, default=_json_default) + "\n")
+    staging.replace(path)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _say(verbose: bool, message: str) -> None:
+    if verbose:
+        print(message, flush=True)

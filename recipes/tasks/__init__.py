@@ -1,0 +1,94 @@
+"""The fine-tuning tasks behind `bertzoo finetune`, `evaluate` and `predict`.
+
+Each task says how to read its files, turn examples into fixed-length model inputs on the host,
+build the model, which loss the trainer minimises, how the official metric is computed, and what a
+prediction looks like as a JSON line. The recipes run the same steps for every task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Protocol
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from bertzoo.io.pretrained import PretrainedBert
+
+CLASSIFICATION_TASKS = ("classify", "pair", "regression", "multilabel")
+TASK_NAMES = CLASSIFICATION_TASKS + ("squad", "ner")
+
+
+@dataclasses.dataclass
+class Encoded:
+    """Examples as model inputs: ``inputs`` (int32 ``[n, seq_length]`` arrays), ``labels`` (arrays
+    with ``n`` rows, or None when unlabeled) and ``context`` (what decoding needs: SQuAD features,
+    tagging alignments)."""
+
+    inputs: dict[str, np.ndarray]
+    labels: dict[str, np.ndarray] | None = None
+    context: Any = None
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.inputs["input_word_ids"])
+
+
+class Task(Protocol):
+    """What every fine-tuning task provides (see the module docstring)."""
+
+    name: str
+    label_names: list[str] | None
+    default_seq_length: int
+
+    def settings(self) -> dict[str, Any]: ...
+    def read(self, path: str, *, training: bool) -> Any: ...
+    def parse_records(self, records: list[Any], source: str) -> Any: ...
+    def encode(self, examples: Any, bert: PretrainedBert, *, training: bool) -> Encoded: ...
+    def build_model(self, encoder: keras.Model) -> keras.Model: ...
+    def loss_fn(self): ...
+    def metrics_fn(self): ...
+    def evaluate(self, examples: Any, encoded: Encoded, outputs: dict[str, np.ndarray]) -> dict[str, float]: ...
+    def predictions(self, examples: Any, encoded: Encoded, outputs: dict[str, np.ndarray]) -> list[dict]: ...
+
+
+def make_task(name: str, settings: dict[str, Any] | None = None, label_names: list[str] | None = None) -> Task:
+    """The task called ``name`` with its settings (command-line options or a checkpoint's task.json)."""
+    settings = dict(settings or {})
+    if name in CLASSIFICATION_TASKS:
+        from bertzoo.recipes.tasks.classification import ClassificationTask
+
+        return ClassificationTask(name, label_names=label_names, **settings)
+    if name == "squad":
+        from bertzoo.recipes.tasks.squad import SquadTask
+
+        return SquadTask(**settings)
+    if name == "ner":
+        from bertzoo.recipes.tasks.ner import NerTask
+
+        return NerTask(label_names=label_names, **settings)
+    raise ValueError(f"unknown task {name!r}; expected one of {', '.join(TASK_NAMES)}")
+
+
+def training_dataset(encoded: Encoded, global_batch_size: int, seed: int) -> tf.data.Dataset:
+    """``(inputs, labels)`` reshuffled every epoch, repeated, in static ``global_batch_size`` batches."""
+    if encoded.labels is None:
+        raise ValueError("training needs labels")
+    dataset = tf.data.Dataset.from_tensor_slices((encoded.inputs, encoded.labels))
+    dataset = dataset.shuffle(encoded.num_rows, seed=seed, reshuffle_each_iteration=True).repeat()
+    return dataset.batch(global_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def encode_texts(bert: PretrainedBert, texts: list[str], text_pairs: list[str] | None = None,
+                 chunk: int = 1024) -> dict[str, np.ndarray]:
+    """Raw texts (or pairs) -> packed int32 inputs, with the checkpoint's preprocessor, in chunks."""
+    parts = []
+    for start in range(0, len(texts), chunk):
+        batch = tf.constant(texts[start:start + chunk])
+        if text_pairs is not None:
+            batch = (batch, tf.constant(text_pairs[start:start + chunk]))
+        parts.append({name: value.numpy() for name, value in bert.preprocessor(batch).items()})
+    if not parts:
+        raise ValueError("no examples to encode")
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}

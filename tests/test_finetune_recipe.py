@@ -1,0 +1,159 @@
+"""`bertzoo finetune / evaluate / predict` end to end on tiny configs: every task learns (loss
+falls, the official metric beats chance), two logical CPUs under MirroredStrategy train as one
+device, the saved model predicts the same outside training, and bad input gets a clear error."""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from bertzoo.cli import main as cli_main
+from bertzoo.io.finetuned import load_finetuned
+from bertzoo.recipes.predict import predict_records
+from finetune_data import write_task_files, write_tiny_pretrained
+
+SMALL = ["--seq-length", "32", "--global-batch-size", "16", "--log-every", "20", "--learning-rate", "3e-3",
+         "--dropout", "0", "--checkpoint-every", "1000"]
+# Which figure of each task's official evaluation must beat chance, the chance level (multilabel:
+# micro-F1 of predicting every label, each present with probability 0.45; squad: the best of 4
+# names), and by how much.
+CHANCE = {"classify": ("accuracy", 0.5, 0.3), "pair": ("accuracy", 0.5, 0.3), "regression": ("pearson", 0.0, 0.5),
+          "multilabel": ("micro_f1", 0.62, 0.1), "ner": ("f1", 0.0, 0.6), "squad": ("exact_match", 25.0, 30.0)}
+EPOCHS = {"classify": 12, "pair": 12, "regression": 15, "multilabel": 15, "ner": 8, "squad": 25}
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    return write_tiny_pretrained(tmp_path_factory.mktemp("tiny") / "pretrained")
+
+
+def metrics(out):
+    return json.loads((pathlib.Path(out) / "metrics.json").read_text())
+
+
+def finetune(task, pretrained, data_dir, out, *extra, epochs=None):
+    train, evaluation = write_task_files(data_dir, task)
+    args = ["finetune", "--task", task, "--pretrained", str(pretrained), "--train", train, "--eval", evaluation,
+            "--output", str(out), "--epochs", str(epochs or EPOCHS[task]), *SMALL, *extra]
+    if task == "pair":
+        args += ["--text-column", "sentence1", "--text-pair-column", "sentence2"]
+    assert cli_main(args) == 0
+    return train, evaluation
+
+
+@pytest.mark.parametrize("task", sorted(CHANCE))
+def test_every_task_learns_and_its_model_predicts_the_same_again(task, pretrained, tmp_path):
+    out = tmp_path / "run"
+    _, evaluation = finetune(task, pretrained, tmp_path, out)
+    figures = metrics(out)
+    assert figures["last_logged"]["loss"] < 0.7 * figures["first_logged"]["loss"], figures
+    name, chance, margin = CHANCE[task]
+    assert figures["eval"][name] > chance + margin, figures["eval"]
+
+    # `bertzoo evaluate` on the saved model reproduces the figures of the end of training.
+    assert cli_main(["evaluate", "--model", str(out / "model"), "--data", evaluation,
+                     "--output", str(tmp_path / "eval")]) == 0
+    again = metrics(tmp_path / "eval")["eval"]
+    for key, value in figures["eval"].items():
+        assert again[key] == pytest.approx(value, abs=1e-6), key
+    lines = [json.loads(line) for line in (tmp_path / "eval" / "eval_predictions.jsonl").read_text().splitlines()]
+    assert len(lines) == 64 and all("gold" in line for line in lines)
+
+
+def test_mirrored_over_two_cpus_trains_as_one_device(pretrained, tmp_path):
+    """Dropout-free: the two replicas' gradients sum to the one-device gradient at every step."""
+    for task in ("classify", "squad", "ner", "multilabel"):
+        runs = {}
+        for strategy in ("cpu", "mirrored"):
+            out = tmp_path / f"{task}_{strategy}"
+            finetune(task, pretrained, tmp_path, out, "--strategy", strategy, "--log-every", "6", epochs=0.5)
+            runs[strategy] = metrics(out)
+        cpu, mirrored = runs["cpu"], runs["mirrored"]
+        assert cpu["steps"] == mirrored["steps"] == 6
+        assert mirrored["last_logged"]["loss"] == pytest.approx(cpu["last_logged"]["loss"], abs=1e-5), task
+        for key, value in cpu["eval"].items():
+            assert mirrored["eval"][key] == pytest.approx(value, abs=1e-4), (task, key)
+
+
+def test_jit_compiled_fine_tuning_matches(pretrained, tmp_path):
+    runs = {}
+    for jit in (False, True):
+        out = tmp_path / f"jit_{jit}"
+        finetune("classify", pretrained, tmp_path, out, "--log-every", "6", *(["--jit-compile"] if jit else []),
+                 epochs=0.5)
+        runs[jit] = metrics(out)
+    assert runs[True]["last_logged"]["loss"] == pytest.approx(runs[False]["last_logged"]["loss"], abs=1e-4)
+
+
+def test_predict_command_writes_json_lines(pretrained, tmp_path, capsys):
+    out = tmp_path / "ner"
+    finetune("ner", pretrained, tmp_path, out, epochs=8)
+    inputs = tmp_path / "inputs.txt"
+    inputs.write_text("we saw anna and  paris\n" + json.dumps({"text": "then carla and oslo"}) + "\n")
+    assert cli_main(["predict", "--model", str(out / "model"), "--input", str(inputs),
+                     "--output", str(tmp_path / "pred")]) == 0
+    lines = [json.loads(line) for line in (tmp_path / "pred" / "predictions.jsonl").read_text().splitlines()]
+    assert [line["text"] for line in lines] == ["we saw anna and  paris", "then carla and oslo"]
+    first = {(e["type"], e["text"], e["start"], e["end"]) for e in lines[0]["entities"]}
+    assert first == {("PER", "anna", 7, 11), ("LOC", "paris", 17, 22)}
+    second = {(e["type"], e["text"]) for e in lines[1]["entities"]}
+    assert second == {("PER", "carla"), ("LOC", "oslo")}
+
+    # Standard output mode prints only JSON lines there.
+    capsys.readouterr()
+    assert cli_main(["predict", "--model", str(out / "model"), "--input", str(inputs)]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(line)["entities"] for line in printed] == [line["entities"] for line in lines]
+
+
+def test_classifier_and_squad_predictions(pretrained, tmp_path):
+    out = tmp_path / "classify"
+    finetune("classify", pretrained, tmp_path, out)
+    finetuned = load_finetuned(out / "model")
+    assert finetuned.label_names == ["neg", "pos"]
+    lines = predict_records(finetuned, ["the food was good", {"text": "it was bad and then very bad"}])
+    assert [line["label"] for line in lines] == ["pos", "neg"]
+    for line in lines:
+        assert sum(line["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
+
+    out = tmp_path / "squad"
+    finetune("squad", pretrained, tmp_path, out)
+    finetuned = load_finetuned(out / "model")
+    [line] = predict_records(finetuned, [{"question": "what is code ?", "context": "we saw some code is boris . then"}])
+    assert line["answer"] == "boris"
+
+
+def _error(args, capsys):
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err, err
+    return err
+
+
+def test_bad_input_is_a_clear_one_line_error(pretrained, tmp_path, capsys):
+    train, _ = write_task_files(tmp_path, "classify", n_train=20, n_eval=8)
+    base = ["finetune", "--pretrained", str(pretrained), "--output", str(tmp_path / "out"), *SMALL]
+    err = _error([*base, "--task", "classify", "--train", train, "--text-column", "review"], capsys)
+    assert "review" in err and "classify_train.tsv" in err
+    bad_label = tmp_path / "bad_label.tsv"
+    bad_label.write_text("sentence\tlabel\nthe day was good\tpos\nthe day was bad\tneutral\n")
+    err = _error([*base, "--task", "classify", "--train", train, "--eval", str(bad_label)], capsys)
+    assert "bad_label.tsv, line 3" in err and "'neutral'" in err and "['neg', 'pos']" in err
+    err = _error([*base, "--task", "classify", "--train", train, "--label-names", "neg,positive"], capsys)
+    assert "'pos'" in err and "label set" in err
+
+    conll = tmp_path / "bad.txt"
+    conll.write_text("anna B-PER\nsaw O\nparis B-LOC extra\n")
+    err = _error([*base, "--task", "ner", "--train", str(conll)], capsys)
+    assert "bad.txt, line 3" in err and "expected 2" in err
+
+    squad = tmp_path / "bad_squad.json"
+    squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": "anna saw paris", "qas": [
+        {"id": "q1", "question": "who ?", "answers": [{"text": "oslo", "answer_start": 0}]}]}]}]}))
+    err = _error([*base, "--task", "squad", "--train", str(squad)], capsys)
+    assert "q1" in err and "oslo" in err
+
+    err = _error(["evaluate", "--model", str(pretrained), "--data", train], capsys)
+    assert "not a fine-tuned" in err and "task.json" in err
+    assert not (tmp_path / "out" / "model").exists()
