@@ -24,9 +24,18 @@ _EXPORTS = {
     "BertPreprocessor": "bertzoo.text",
     "Vocabulary": "bertzoo.text",
     "WordPieceTokenizer": "bertzoo.text",
+    "BertClassifier": "bertzoo.models.bert_classifier",
+    "BertSpanLabeler": "bertzoo.models.bert_span_labeler",
+    "BertTagger": "bertzoo.models.bert_tagger",
+    "BertPretrainer": "bertzoo.models.bert_pretrainer",
+    "FinetunedModel": "bertzoo.io.finetuned",
+    "load_finetuned": "bertzoo.io.finetuned",
+    "save_finetuned": "bertzoo.io.finetuned",
 }
+# Subpackages reachable as attributes after a plain `import bertzoo` (bertzoo.features.sentence_embeddings).
+_SUBMODULES = ("features",)
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS) + list(_SUBMODULES)
 
 
 def __getattr__(name: str):
@@ -34,6 +43,8 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"bertzoo.{name}")
     raise AttributeError(f"module 'bertzoo' has no attribute {name!r}")
 
 

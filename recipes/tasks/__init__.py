@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bertzoo.data.batching import batched_dataset
 from bertzoo.io.pretrained import PretrainedBert
 
 CLASSIFICATION_TASKS = ("classify", "pair", "regression", "multilabel")
@@ -73,22 +74,4 @@ def make_task(name: str, settings: dict[str, Any] | None = None, label_names: li
 
 def training_dataset(encoded: Encoded, global_batch_size: int, seed: int) -> tf.data.Dataset:
     """``(inputs, labels)`` reshuffled every epoch, repeated, in static ``global_batch_size`` batches."""
-    if encoded.labels is None:
-        raise ValueError("training needs labels")
-    dataset = tf.data.Dataset.from_tensor_slices((encoded.inputs, encoded.labels))
-    dataset = dataset.shuffle(encoded.num_rows, seed=seed, reshuffle_each_iteration=True).repeat()
-    return dataset.batch(global_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-
-def encode_texts(bert: PretrainedBert, texts: list[str], text_pairs: list[str] | None = None,
-                 chunk: int = 1024) -> dict[str, np.ndarray]:
-    """Raw texts (or pairs) -> packed int32 inputs, with the checkpoint's preprocessor, in chunks."""
-    parts = []
-    for start in range(0, len(texts), chunk):
-        batch = tf.constant(texts[start:start + chunk])
-        if text_pairs is not None:
-            batch = (batch, tf.constant(text_pairs[start:start + chunk]))
-        parts.append({name: value.numpy() for name, value in bert.preprocessor(batch).items()})
-    if not parts:
-        raise ValueError("no examples to encode")
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    return batched_dataset(encoded.inputs, encoded.labels, batch_size=global_batch_size, training=True, seed=seed)

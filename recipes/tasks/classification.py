@@ -11,7 +11,8 @@ from bertzoo.data.task_readers import TextClassificationData, read_text_classifi
 from bertzoo.io.pretrained import PretrainedBert
 from bertzoo.metrics import classification_metrics as metrics
 from bertzoo.models.bert_classifier import BertClassifier, classification_loss_terms, classification_metric_terms
-from bertzoo.recipes.tasks import Encoded, encode_texts
+from bertzoo.data.text_classification_data import encode_texts
+from bertzoo.recipes.tasks import Encoded
 
 PROBLEM_TYPES = {"classify": "single_label", "pair": "single_label", "regression": "regression",
                  "multilabel": "multi_label"}
@@ -87,7 +88,7 @@ class ClassificationTask:
                                       self.label_names)
 
     def encode(self, examples: TextClassificationData, bert: PretrainedBert, *, training: bool) -> Encoded:
-        inputs = encode_texts(bert, examples.texts, examples.text_pairs)
+        inputs = encode_texts(bert.preprocessor, examples.texts, examples.text_pairs)
         labels = None if examples.labels is None else {"labels": examples.labels}
         return Encoded(inputs, labels)
 
