@@ -61,6 +61,9 @@ class Trainer:
         metrics_fn: optional ``metrics_fn(labels, outputs) -> {name: (value_sum, count)}``, summed
             over replicas and steps since the last log, reported as ``value_sum / count``.
         steps_per_execution: training steps per ``tf.function`` call (an in-graph loop).
+        accumulation_steps: split each replica's batch into this many micro-batches, run one after
+            the other, and apply their summed gradient once: the same update as the whole batch
+            (exactly, the losses being sums over examples), with a fraction of the activation memory.
         log_every: steps between progress lines and TensorBoard scalars.
         checkpoint_every: steps between checkpoints (a final one is always written).
         max_checkpoints: checkpoints kept.
@@ -92,6 +95,7 @@ class Trainer:
         output_dir: str | os.PathLike,
         metrics_fn: LossFn | None = None,
         steps_per_execution: int = 1,
+        accumulation_steps: int = 1,
         log_every: int = 100,
         checkpoint_every: int = 1000,
         max_checkpoints: int = 3,
@@ -103,7 +107,8 @@ class Trainer:
         on_log: Callable[[int, dict], None] | None = None,
         verbose: bool = True,
     ):
-        for name, value in (("steps_per_execution", steps_per_execution), ("log_every", log_every),
+        for name, value in (("steps_per_execution", steps_per_execution), ("accumulation_steps", accumulation_steps),
+                            ("log_every", log_every),
                             ("checkpoint_every", checkpoint_every), ("max_checkpoints", max_checkpoints)):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
@@ -116,6 +121,7 @@ class Trainer:
         self.global_batch_size = global_batch_size
         self.output_dir = pathlib.Path(output_dir)
         self.steps_per_execution = steps_per_execution
+        self.accumulation_steps = accumulation_steps
         self.log_every = log_every
         self.checkpoint_every = checkpoint_every
         self.max_checkpoints = max_checkpoints
@@ -128,6 +134,10 @@ class Trainer:
         self.history: list[dict] = []
 
         self.per_replica_batch_size = describe_batch(strategy, global_batch_size)
+        if self.per_replica_batch_size % accumulation_steps:
+            raise ValueError(f"the per-replica batch of {self.per_replica_batch_size} does not split into "
+                             f"{accumulation_steps} equal micro-batches (accumulation_steps); use a multiple of "
+                             f"{accumulation_steps} per replica")
         if deterministic:
             seed = 0 if seed is None else seed
             tf.config.experimental.enable_op_determinism()
@@ -164,6 +174,8 @@ class Trainer:
 
     def _replica_step(self, batch):
         features, labels = self._unpack(batch, self.per_replica_batch_size, "per-replica")
+        if self.accumulation_steps > 1:
+            return self._accumulating_replica_step(features, labels)
         context = tf.distribute.get_replica_context()
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
@@ -177,10 +189,71 @@ class Trainer:
             loss = tf.add_n(list(losses.values()))
             scaled_loss = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(scaled_loss, variables)
+        self._apply(gradients, variables)
+        return self._step_outputs(losses, metric_terms)
+
+    def _accumulating_replica_step(self, features, labels):
+        """Splits the replica's batch into ``accumulation_steps`` micro-batches run one after the other.
+
+        Exact: each loss term's gradient is accumulated unnormalised, and divided by the term's
+        weight sum over all micro-batches and replicas at the end, which is the gradient of the
+        whole batch's loss. Memory: one gradient buffer per loss term (two for masked LM + NSP).
+        """
+        steps = self.accumulation_steps
+        variables = self.model.trainable_variables
+        micro = tf.nest.map_structure(
+            lambda t: tf.reshape(t, tf.concat([[steps, self.per_replica_batch_size // steps], tf.shape(t)[1:]], 0)),
+            (features, labels))
+
+        def micro_step(index):
+            micro_features, micro_labels = tf.nest.map_structure(lambda t: t[index], micro)
+            with tf.GradientTape(persistent=True) as tape:
+                loss_terms, metric_terms = self._compiled_forward(micro_features, micro_labels)
+                if not loss_terms:
+                    raise ValueError("loss_fn returned no loss terms")
+                loss_sums = {name: tf.cast(term[0], tf.float32) for name, term in loss_terms.items()}
+                scaled = {name: self.optimizer.scale_loss(value) for name, value in loss_sums.items()}
+            # One gradient per term (a structure as target would give each the gradient of their sum).
+            gradients = {name: tape.gradient(value, variables) for name, value in scaled.items()}
+            del tape
+            if not unused_known:
+                unused.update(i for i in range(len(variables))
+                              if all(grads[i] is None for grads in gradients.values()))
+                unused_known.append(True)
+            # Dense buffers: sparse embedding gradients (IndexedSlices) cannot be summed across loop steps.
+            gradients = {name: [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
+                         for name, grads in gradients.items()}
+            weight_sums = {name: tf.cast(term[1], tf.float32) for name, term in loss_terms.items()}
+            metrics = {name: (tf.cast(value_sum, tf.float32), tf.cast(count, tf.float32))
+                       for name, (value_sum, count) in metric_terms.items()}
+            return gradients, loss_sums, weight_sums, metrics
+
+        unused: set[int] = set()  # variables outside every loss term's graph (decided while tracing)
+        unused_known: list[bool] = []
+        totals = micro_step(0)
+        for index in tf.range(1, steps):
+            totals = tf.nest.map_structure(tf.add, totals, micro_step(index))
+        gradients, loss_sums, weight_sums, metric_terms = totals
+        global_weight_sums = tf.distribute.get_replica_context().all_reduce(_SUM, weight_sums)
+        losses = {name: tf.math.divide_no_nan(loss_sums[name], global_weight_sums[name]) for name in loss_sums}
+        combined = [None if i in unused else
+                    tf.add_n([tf.math.divide_no_nan(gradients[name][i], global_weight_sums[name]) for name in gradients])
+                    for i in range(len(variables))]
+        self._apply(combined, variables)
+        return self._step_outputs(losses, metric_terms)
+
+    def _apply(self, gradients, variables) -> None:
         # Variables outside the loss's graph (the pooler under a span or tagging head) get no update.
-        used = [(gradient, variable) for gradient, variable in zip(gradients, variables) if gradient is not None]
+        # Sparse embedding gradients are made dense, as Google's AdamWeightDecayOptimizer sees them:
+        # the rows of words absent from a batch still have their moments decayed (Keras would skip
+        # them), and the update is the same with or without gradient accumulation.
+        used = [(tf.convert_to_tensor(gradient), variable)
+                for gradient, variable in zip(gradients, variables) if gradient is not None]
         self.optimizer.apply([gradient for gradient, _ in used], [variable for _, variable in used])
-        outputs = {"loss": loss}
+
+    @staticmethod
+    def _step_outputs(losses: dict, metric_terms: dict) -> dict:
+        outputs = {"loss": tf.add_n(list(losses.values()))}
         outputs.update({f"loss/{name}": value for name, value in losses.items()})
         for name, (value_sum, count) in metric_terms.items():
             outputs[f"{name}/sum"] = tf.cast(value_sum, tf.float32)
