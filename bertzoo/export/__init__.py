@@ -1,0 +1,1 @@
+"""Export for TensorFlow Serving: preprocessing from core TensorFlow ops only, and op audits."""
