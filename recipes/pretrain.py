@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import json
 import pathlib
+import tempfile
 from typing import Sequence
 
 import keras
@@ -24,7 +25,7 @@ from bertzoo.io.pretrained import PretrainedBert, save_pretrained
 from bertzoo.io.pretraining_head_weights import read_pretraining_head_weights
 from bertzoo.models.bert_pretrainer import BertPretrainer, pretraining_loss_terms, pretraining_metric_terms
 from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
-from bertzoo.training import Trainer, create_optimizer, describe_batch, resolve_strategy
+from bertzoo.training import Trainer, create_optimizer, describe_batch, is_chief, resolve_strategy
 from bertzoo.training.memory_estimate import estimate_training_memory
 
 DEFAULT_CORPUS = pathlib.Path(__file__).parent / "data" / "pretraining_corpus.txt"
@@ -85,6 +86,10 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
     distribution = resolve_strategy(strategy)
     describe_batch(distribution, global_batch_size)
 
+    # The chief prepares the vocabulary and sentence pairs in the output directory; other workers
+    # of a multi-worker job make the same (seeded, deterministic) files in a directory of their own
+    # rather than racing the chief for the shared one.
+    work_dir = out_dir if is_chief(distribution) else pathlib.Path(tempfile.mkdtemp(prefix="bertzoo_worker_"))
     corpus_files = [str(path) for path in (corpus or [DEFAULT_CORPUS])]
     for path in corpus_files:
         if not tf.io.gfile.glob(path):
@@ -94,7 +99,7 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
     if tfrecord_corpus and not vocab:
         raise ConfigError("--corpus is TFRecords: pass the --vocab they were tokenized with")
     bert_config, vocabulary, lowercase = _config_and_vocabulary(
-        config, vocab, corpus_files, out_dir, vocab_size=vocab_size, lowercase=lowercase)
+        config, vocab, corpus_files, work_dir, vocab_size=vocab_size, lowercase=lowercase)
     if seq_length > bert_config.max_position_embeddings:
         raise ConfigError(f"--seq-length {seq_length} exceeds max_position_embeddings "
                           f"{bert_config.max_position_embeddings} of --config {config}")
@@ -107,7 +112,7 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
             global_batch_size=global_batch_size, seed=seed, validate=True)
     else:
         pattern = _write_sentence_pairs(
-            corpus_files, tokenizer, vocabulary, out_dir / "data", seq_length=seq_length,
+            corpus_files, tokenizer, vocabulary, work_dir / "data", seq_length=seq_length,
             max_predictions_per_seq=max_predictions_per_seq, dupe_factor=dupe_factor,
             short_seq_prob=short_seq_prob, seed=seed)
         dataset = pretraining_dataset(

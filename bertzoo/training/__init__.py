@@ -12,7 +12,7 @@ from bertzoo.training.optimization import (
     layer_decay_multiplier,
 )
 from bertzoo.training.strategy import TPUNotFoundError, check_tf_config, describe_batch, resolve_strategy
-from bertzoo.training.trainer import NonFiniteLossError, Trainer
+from bertzoo.training.trainer import NonFiniteLossError, Trainer, is_chief
 
 __all__ = [
     "BertAdamW",
@@ -25,6 +25,7 @@ __all__ = [
     "check_tf_config",
     "create_optimizer",
     "describe_batch",
+    "is_chief",
     "layer_decay_multiplier",
     "resolve_strategy",
 ]

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from typing import Callable
 
 import tensorflow as tf
 
 STRATEGY_NAMES = ("auto", "cpu", "mirrored", "multiworker", "tpu")
+# Seconds to wait for every worker of TF_CONFIG to join (BERTZOO_WORKER_TIMEOUT overrides).
+DEFAULT_WORKER_TIMEOUT = 600
 
 # One strategy object per kind and process (see resolve_strategy).
 _CREATED: dict[tuple, tf.distribute.Strategy] = {}
@@ -152,8 +156,39 @@ def _multi_worker() -> tf.distribute.Strategy:
         workers = sum(len(hosts) for hosts in config["cluster"].values())
         where = f"task {task['type']}:{task['index']} of {workers}"
     if ("multiworker",) not in _CREATED:
-        _CREATED["multiworker",] = tf.distribute.MultiWorkerMirroredStrategy()
+        timeout = float(os.environ.get("BERTZOO_WORKER_TIMEOUT", DEFAULT_WORKER_TIMEOUT))
+        # MultiWorkerMirroredStrategy() blocks, holding the GIL, until every worker of TF_CONFIG has
+        # joined; a worker that never starts would hang the job. A watchdog process ends it after
+        # `timeout` seconds, naming the workers that do not answer.
+        watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout),
+                                     json.dumps(config or {})])
+        try:
+            _CREATED["multiworker",] = tf.distribute.MultiWorkerMirroredStrategy()
+        finally:
+            watchdog.kill()
+            watchdog.wait()
     return _announce(_CREATED["multiworker",], f"MultiWorkerMirroredStrategy, {where}")
+
+
+_WATCHDOG = """
+import json, os, signal, socket, sys, time
+parent, timeout, config = int(sys.argv[1]), float(sys.argv[2]), json.loads(sys.argv[3])
+time.sleep(timeout)
+silent = []
+for job, hosts in config.get("cluster", {}).items():
+    for index, address in enumerate(hosts):
+        if [job, index] == [config["task"]["type"], config["task"]["index"]]:
+            continue
+        host, port = address.rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError:
+            silent.append(f"{job}:{index} at {address}")
+print(f"bertzoo: error: the workers of TF_CONFIG did not all join within {timeout:.0f} s "
+      f"(BERTZOO_WORKER_TIMEOUT); not answering: {', '.join(silent) or 'none (check their logs)'}. "
+      "Start every worker with the same cluster and its own task index.", file=sys.stderr, flush=True)
+os.kill(parent, signal.SIGKILL)
+"""
 
 
 def check_tf_config(text: str | None) -> dict | None:

@@ -129,7 +129,7 @@ class Trainer:
         self.mixed_precision = mixed_precision
         self.checkpoint_iterator = checkpoint_iterator
         self.on_log = on_log
-        self.is_chief = _is_chief(strategy)
+        self.is_chief = is_chief(strategy)
         self.verbose = verbose and self.is_chief
         self.history: list[dict] = []
 
@@ -505,7 +505,7 @@ def _is_single_device(strategy: tf.distribute.Strategy) -> bool:
             or type(strategy).__name__ == "_DefaultDistributionStrategy")
 
 
-def _is_chief(strategy: tf.distribute.Strategy) -> bool:
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """Whether this worker writes checkpoints, summaries and metrics (always, without a cluster)."""
     resolver = getattr(strategy, "cluster_resolver", None)
     task_type = getattr(resolver, "task_type", None)
@@ -539,3 +539,6 @@ def _write_json_atomically(path: pathlib.Path, value: dict) -> None:
         json.dump(value, file, indent=2)
         file.write("\n")
     os.replace(temporary, path)
+
+
+_is_chief = is_chief  # the earlier private name
