@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pathlib
 import shutil
 import tempfile
 import time
@@ -119,7 +118,9 @@ class Trainer:
         self.loss_fn = loss_fn
         self.metrics_fn = metrics_fn
         self.global_batch_size = global_batch_size
-        self.output_dir = pathlib.Path(output_dir)
+        # A string, joined with os.path.join and written with tf.io.gfile: gs:// (or any filesystem
+        # TensorFlow knows) works as well as a local path; pathlib would turn gs://b into gs:/b.
+        self.output_dir = os.fspath(output_dir)
         self.steps_per_execution = steps_per_execution
         self.accumulation_steps = accumulation_steps
         self.log_every = log_every
@@ -314,8 +315,8 @@ class Trainer:
             self._unpack(dataset.element_spec, self.global_batch_size, "global")
         self._build(dataset, is_function)
 
-        checkpoint_dir = self.output_dir / "checkpoints"
-        latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+        checkpoint_dir = os.path.join(self.output_dir, "checkpoints")
+        latest = tf.train.latest_checkpoint(checkpoint_dir)
         start_step, saved_iterator = _read_checkpoint_header(latest) if latest else (0, False)
         can_save_iterator = self.checkpoint_iterator and not is_function and _is_single_device(self.strategy)
         use_saved_iterator = can_save_iterator and (latest is None or saved_iterator)
@@ -331,14 +332,14 @@ class Trainer:
         if use_saved_iterator:
             objects["iterator"] = iterator
         checkpoint = tf.train.Checkpoint(**objects)
-        write_dir = checkpoint_dir if self.is_chief else pathlib.Path(tempfile.mkdtemp(prefix="bertzoo_worker_"))
-        manager = tf.train.CheckpointManager(checkpoint, str(write_dir), max_to_keep=self.max_checkpoints)
+        write_dir = checkpoint_dir if self.is_chief else tempfile.mkdtemp(prefix="bertzoo_worker_")
+        manager = tf.train.CheckpointManager(checkpoint, write_dir, max_to_keep=self.max_checkpoints)
         if latest:
             checkpoint.restore(latest).assert_existing_objects_matched().expect_partial()
             how = "iterator state restored" if use_saved_iterator else f"skipped {skip} batches of the dataset"
             self._print(f"resuming from {latest} at step {int(self.step.numpy())} ({how})")
 
-        writer = (tf.summary.create_file_writer(str(self.output_dir / "logs")) if self.is_chief
+        writer = (tf.summary.create_file_writer(os.path.join(self.output_dir, "logs")) if self.is_chief
                   else tf.summary.create_noop_writer())
         if self._train_loop is None:
             self._train_loop = self._make_train_loop()
@@ -403,7 +404,7 @@ class Trainer:
             final.update({name: value for name, value in last_log.items()
                           if name not in ("step", "steps_per_s", "examples_per_s")})
         if self.is_chief:
-            _write_json_atomically(self.output_dir / "metrics.json", final)
+            _write_json_atomically(os.path.join(self.output_dir, "metrics.json"), final)
         return final
 
     def _build(self, dataset, is_function: bool) -> None:
@@ -493,7 +494,9 @@ def _to_next_multiple(step: int, every: int) -> int:
 
 def _read_checkpoint_header(path: str) -> tuple[int, bool]:
     """The step a checkpoint was saved at, and whether it holds an input iterator."""
-    reader = tf.train.load_checkpoint(path)
+    # The reader itself, not tf.train.load_checkpoint: that one asks isdir() first, which some
+    # filesystems (TensorFlow's ram://) answer True for a checkpoint prefix.
+    reader = tf.compat.v1.train.NewCheckpointReader(path)
     names = reader.get_variable_to_shape_map()
     step = int(reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE"))
     return step, any(name.startswith("iterator/") for name in names)
@@ -532,13 +535,15 @@ def _dtype_policy(name: str | None):
         keras.config.set_dtype_policy(previous)
 
 
-def _write_json_atomically(path: pathlib.Path, value: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w") as file:
-        json.dump(value, file, indent=2)
-        file.write("\n")
-    os.replace(temporary, path)
+def _write_json_atomically(path: str, value: dict) -> None:
+    """Writes JSON beside ``path`` and renames it into place, through ``tf.io.gfile`` (local or gs://)."""
+    directory = os.path.dirname(path)
+    if directory:
+        tf.io.gfile.makedirs(directory)
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with tf.io.gfile.GFile(temporary, "w") as file:
+        file.write(json.dumps(value, indent=2) + "\n")
+    tf.io.gfile.rename(temporary, path, overwrite=True)
 
 
 _is_chief = is_chief  # the earlier private name
