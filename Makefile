@@ -29,7 +29,8 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -q -m "not slow and not parity"
 
-# Reference checks against transformers on torch; regenerates tests/data/*_reference.npz.
+# Reference checks against transformers on torch; regenerates tests/data/*_reference.npz and
+# tests/data/minilm_sentence_embeddings.npz.
 parity: $(PARITY)
 	$(BIN)/python -m pytest -q -m parity
 
