@@ -7,6 +7,7 @@ from keras import ops
 
 from bertzoo.encoders.bert_encoder import INPUT_NAMES
 from bertzoo.heads.classification_head import ClassificationHead
+from bertzoo.models.encoder_head_model import EncoderHeadModel
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
 
@@ -62,7 +63,7 @@ def _check_problem_type(problem_type: str) -> None:
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
-class BertClassifier(keras.Model):
+class BertClassifier(EncoderHeadModel):
     """Encoder + ``ClassificationHead`` on ``pooled_output``: one model for single sentences
     (spam / not spam), sentence pairs (segment ids 0/1: paraphrase, entailment), multi-label
     (sigmoid per label) and regression (``num_classes=1``, STS-B).
@@ -106,14 +107,5 @@ class BertClassifier(keras.Model):
         self.classification_head.build((None, self.encoder.hidden_size))
         self.built = True
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(encoder=keras.saving.serialize_keras_object(self.encoder), num_classes=self.num_classes,
-                      problem_type=self.problem_type, dropout_rate=self.dropout_rate)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+    def head_config(self) -> dict:
+        return dict(num_classes=self.num_classes, problem_type=self.problem_type, dropout_rate=self.dropout_rate)

@@ -13,6 +13,7 @@ from keras import ops
 from bertzoo.encoders.bert_encoder import INPUT_NAMES, BertEncoder
 from bertzoo.heads.masked_lm_head import MaskedLMHead
 from bertzoo.heads.next_sentence_head import NextSentenceHead
+from bertzoo.models.encoder_head_model import EncoderHeadModel
 
 FEATURE_NAMES = INPUT_NAMES + ("masked_lm_positions",)
 LABEL_NAMES = ("masked_lm_ids", "masked_lm_weights", "next_sentence_labels")
@@ -55,7 +56,7 @@ def _ratio(total, count):
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
-class BertPretrainer(keras.Model):
+class BertPretrainer(EncoderHeadModel):
     """Encoder + ``MaskedLMHead`` (tied to the word embeddings) + optional ``NextSentenceHead``.
 
     Inputs: the encoder's dict plus ``masked_lm_positions`` ``[batch, max_predictions_per_seq]``.
@@ -119,13 +120,5 @@ class BertPretrainer(keras.Model):
             self._trackers[name].update_state(_ratio(total, count), sample_weight=count)
         return self.get_metrics_result()
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(encoder=keras.saving.serialize_keras_object(self.encoder), next_sentence=self.next_sentence)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+    def head_config(self) -> dict:
+        return dict(next_sentence=self.next_sentence)

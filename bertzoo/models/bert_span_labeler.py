@@ -7,6 +7,7 @@ from keras import ops
 
 from bertzoo.encoders.bert_encoder import INPUT_NAMES
 from bertzoo.heads.span_head import SpanHead
+from bertzoo.models.encoder_head_model import EncoderHeadModel
 
 
 def span_loss_terms(labels, outputs) -> dict:
@@ -34,7 +35,7 @@ def span_metric_terms(labels, outputs) -> dict:
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
-class BertSpanLabeler(keras.Model):
+class BertSpanLabeler(EncoderHeadModel):
     """Encoder + ``SpanHead`` on ``sequence_output``.
 
     Inputs: the encoder's dict (``[CLS] question [SEP] context window [SEP]``, segment ids 0/1).
@@ -65,14 +66,3 @@ class BertSpanLabeler(keras.Model):
     def build(self, input_shape=None):
         self.span_head.build((None, None, self.encoder.hidden_size))
         self.built = True
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(encoder=keras.saving.serialize_keras_object(self.encoder))
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)

@@ -14,6 +14,7 @@ from keras import ops
 
 from bertzoo.encoders.bert_encoder import INPUT_NAMES, BertEncoder
 from bertzoo.heads.tagging_head import TaggingHead
+from bertzoo.models.encoder_head_model import EncoderHeadModel
 
 LABEL_NAMES = ("label_ids", "label_weights")
 
@@ -48,7 +49,7 @@ def _ratio(total, count):
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
-class BertTagger(keras.Model):
+class BertTagger(EncoderHeadModel):
     """Encoder + ``TaggingHead`` on ``sequence_output``: logits for every position.
 
     Inputs: the encoder's dict (``input_word_ids``, ``input_mask``, ``input_type_ids``, int32
@@ -98,14 +99,5 @@ class BertTagger(keras.Model):
         self._trackers["token_accuracy"].update_state(_ratio(total, count), sample_weight=count)
         return self.get_metrics_result()
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(encoder=keras.saving.serialize_keras_object(self.encoder), num_classes=self.num_classes,
-                      dropout_rate=self.dropout_rate)
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+    def head_config(self) -> dict:
+        return dict(num_classes=self.num_classes, dropout_rate=self.dropout_rate)
