@@ -13,14 +13,11 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.framework import graph_pb2
 
-from bertzoo.export.core_ops_tokenizer import (
-    CoreOpsTokenizer,
-    CorePreprocessor,
-    assert_core_ops_only,
-    audit_core_ops,
-)
+from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
+from bertzoo.export.core_preprocessor import CorePreprocessor
+from bertzoo.export.op_audit import assert_core_ops_only, audit_core_ops
 from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
-from bertzoo.text import wordpiece_tokenizer as wt
+from bertzoo.text import basic_normalizer as wt
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 

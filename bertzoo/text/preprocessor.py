@@ -6,10 +6,49 @@ import keras
 import keras_hub
 import tensorflow as tf
 
+from bertzoo.text.basic_normalizer import as_string_batch
 from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
 
 # Packed with this pad value, real tokens (ids >= 0) and padding can be told apart exactly.
 _PACKER_PAD = -1
+
+
+def check_seq_length(seq_length: int) -> int:
+    """``seq_length`` if it can hold a packed input, else ValueError (shared by the preprocessors)."""
+    if isinstance(seq_length, bool) or not isinstance(seq_length, int) or seq_length < 3:
+        raise ValueError(
+            "seq_length must be an int >= 3: [CLS] and [SEP] plus at least one token, or "
+            f"[CLS] [SEP] [SEP] for a pair; got {seq_length!r}."
+        )
+    return seq_length
+
+
+def split_segments(inputs) -> list:
+    """A preprocessor's inputs as a list of segments: ``[a, b]`` for a pair (a tuple or list of
+    two tensors), else ``[inputs]``; a list of two Python strings is a batch, not a pair."""
+    is_pair = (
+        isinstance(inputs, (tuple, list))
+        and len(inputs) == 2
+        and not any(isinstance(x, (str, bytes)) for x in inputs)
+    )
+    return list(inputs) if is_pair else [inputs]
+
+
+def segment_batches(inputs, owner: str) -> tuple[list[tf.Tensor], bool, int | None]:
+    """The segments of a preprocessor's inputs as rank-1 string batches, whether they were
+    scalars, and the static batch size if known; errors (naming ``owner``) for a pair that mixes a
+    scalar with a batch or whose static batch sizes differ."""
+    batches = [as_string_batch(s, owner) for s in split_segments(inputs)]
+    if len({scalar for _, scalar in batches}) > 1:
+        raise ValueError("A pair must be two scalars or two batches of strings, not one of each.")
+    strings = [s for s, _ in batches]
+    sizes = [s.shape[0] for s in strings]
+    if len(strings) == 2 and None not in sizes and sizes[0] != sizes[1]:
+        raise ValueError(
+            f"The two segments of a pair must have the same batch size, got {sizes[0]} and {sizes[1]}."
+        )
+    batch_size = next((b for b in sizes if b is not None), None)
+    return strings, batches[0][1], batch_size
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
@@ -53,13 +92,8 @@ class BertPreprocessor(keras.layers.Layer):
             raise TypeError(
                 f"tokenizer must be a bertzoo WordPieceTokenizer, got {type(tokenizer).__name__}."
             )
-        if isinstance(seq_length, bool) or not isinstance(seq_length, int) or seq_length < 3:
-            raise ValueError(
-                "seq_length must be an int >= 3: [CLS] and [SEP] plus at least one token, or "
-                f"[CLS] [SEP] [SEP] for a pair; got {seq_length!r}."
-            )
+        self.seq_length = check_seq_length(seq_length)
         self.tokenizer = tokenizer
-        self.seq_length = seq_length
         self._packer = keras_hub.layers.MultiSegmentPacker(
             sequence_length=seq_length,
             start_value=tokenizer.cls_id,
@@ -68,19 +102,9 @@ class BertPreprocessor(keras.layers.Layer):
             truncate="round_robin",
         )
 
-    @staticmethod
-    def _is_pair(inputs) -> bool:
-        if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
-            return False
-        return not any(isinstance(x, (str, bytes)) for x in inputs)
-
     def call(self, inputs) -> dict[str, tf.Tensor]:
-        segments = list(inputs) if self._is_pair(inputs) else [inputs]
-        token_ids = [self.tokenizer.tokenize(s) for s in segments]
-        scalar = not isinstance(token_ids[0], tf.RaggedTensor)
-        if scalar:
-            token_ids = [tf.RaggedTensor.from_tensor(ids[tf.newaxis]) for ids in token_ids]
-        batch_size = token_ids[0].shape[0]  # static when the input's batch size is
+        strings, scalar, batch_size = segment_batches(inputs, type(self).__name__)
+        token_ids = [self.tokenizer.tokenize(s) for s in strings]
         word_ids, type_ids = self._packer(tuple(token_ids) if len(token_ids) > 1 else token_ids[0])
         is_token = tf.not_equal(word_ids, _PACKER_PAD)
         outputs = {
@@ -97,7 +121,7 @@ class BertPreprocessor(keras.layers.Layer):
         return outputs
 
     def compute_output_spec(self, inputs) -> dict[str, keras.KerasTensor]:
-        first = inputs[0] if self._is_pair(inputs) else inputs
+        first = split_segments(inputs)[0]
         shape = tuple(first.shape) + (self.seq_length,)
         return {
             k: keras.KerasTensor(shape, dtype="int32")

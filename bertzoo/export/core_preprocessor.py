@@ -1,0 +1,112 @@
+"""BERT input packing from core TensorFlow ops only, for SavedModels a stock TensorFlow Serving loads.
+
+``CorePreprocessor`` gives the ``input_word_ids`` / ``input_mask`` / ``input_type_ids`` of
+``BertPreprocessor`` with a ``CoreOpsTokenizer`` and a packer in plain ragged ops (no KerasHub
+``MultiSegmentPacker``, no tensorflow-text); the argument checks are ``BertPreprocessor``'s own.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
+from bertzoo.text.preprocessor import BertPreprocessor, check_seq_length, segment_batches
+from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
+
+__all__ = ["CorePreprocessor"]
+
+
+class CorePreprocessor(tf.Module):
+    """Strings, or pairs of strings, -> ``input_word_ids`` / ``input_mask`` / ``input_type_ids``
+    like ``BertPreprocessor``, from core TensorFlow ops only.
+
+    Packs ``[CLS] a [SEP]`` or ``[CLS] a [SEP] b [SEP]`` into int32 ``[batch, seq_length]``.
+    A pair is truncated as Google's ``_truncate_seq_pair`` (one token at a time from the end of
+    the longer segment, from the second on a tie), computed in closed form: with
+    ``budget = seq_length - 3``, segment a keeps ``min(len_a, max(ceil(budget / 2), budget -
+    len_b))`` tokens and b the rest of the budget, at most ``len_b``. A single segment keeps its
+    first ``seq_length - 2`` tokens. ``input_type_ids`` is 1 for ``b [SEP]``; padding has word id
+    ``[PAD]``, mask 0 and type 0.
+
+    Inputs: a batch of strings ``[batch]`` (a scalar gives ``[seq_length]`` outputs), or a pair
+    ``(strings_a, strings_b)`` as a tuple or list of two tensors.
+
+    Args:
+        tokenizer: a ``CoreOpsTokenizer``, or a ``WordPieceTokenizer`` to take the settings of.
+        seq_length: the packed length, at least 3.
+        name: the module's name.
+
+    Example:
+    >>> pre = CorePreprocessor.from_bert_preprocessor(bert.preprocessor)  # doctest: +SKIP
+    >>> pre((tf.constant(["the cat"]), tf.constant(["sat"])))["input_type_ids"]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        tokenizer: CoreOpsTokenizer | WordPieceTokenizer,
+        seq_length: int = 128,
+        name: str | None = None,
+    ):
+        super().__init__(name=name)
+        if isinstance(tokenizer, WordPieceTokenizer):
+            tokenizer = CoreOpsTokenizer.from_wordpiece_tokenizer(tokenizer)
+        if not isinstance(tokenizer, CoreOpsTokenizer):
+            raise TypeError(
+                "tokenizer must be a CoreOpsTokenizer or a WordPieceTokenizer, "
+                f"got {type(tokenizer).__name__}."
+            )
+        self.seq_length = check_seq_length(seq_length)
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def from_bert_preprocessor(
+        cls, preprocessor: BertPreprocessor, name: str | None = None
+    ) -> CorePreprocessor:
+        """The core-ops twin of a ``BertPreprocessor``: same tokenizer settings and seq_length."""
+        if not isinstance(preprocessor, BertPreprocessor):
+            raise TypeError(
+                f"preprocessor must be a bertzoo BertPreprocessor, got {type(preprocessor).__name__}."
+            )
+        return cls(preprocessor.tokenizer, seq_length=preprocessor.seq_length, name=name)
+
+    def __call__(self, inputs) -> dict[str, tf.Tensor]:
+        strings, scalar, batch_size = segment_batches(inputs, type(self).__name__)
+        outputs = self._pack([self.tokenizer.tokenize(s) for s in strings])
+        outputs = {k: tf.ensure_shape(v, [batch_size, self.seq_length]) for k, v in outputs.items()}
+        if scalar:
+            outputs = {k: v[0] for k, v in outputs.items()}
+        return outputs
+
+    def _pack(self, token_ids: list[tf.RaggedTensor]) -> dict[str, tf.Tensor]:
+        lengths = [ids.row_lengths() for ids in token_ids]
+        if len(token_ids) == 1:
+            keep = [tf.minimum(lengths[0], self.seq_length - 2)]
+        else:
+            if token_ids[0].shape[0] is None or token_ids[1].shape[0] is None:
+                with tf.control_dependencies(
+                    [tf.debugging.assert_equal(token_ids[0].nrows(), token_ids[1].nrows(),
+                                               message="The two segments of a pair differ in batch size.")]
+                ):
+                    lengths = [tf.identity(n) for n in lengths]
+            budget = self.seq_length - 3
+            half = tf.constant((budget + 1) // 2, tf.int64)  # ceil(budget / 2): ties pop from b
+            keep_a = tf.minimum(lengths[0], tf.maximum(half, budget - lengths[1]))
+            keep = [keep_a, tf.minimum(lengths[1], budget - keep_a)]
+        batch = tf.shape(lengths[0], out_type=tf.int64)[0]
+        column = tf.fill([batch, 1], tf.constant(0, tf.int32))
+        cls = tf.RaggedTensor.from_tensor(column + self.tokenizer.cls_id)
+        sep = tf.RaggedTensor.from_tensor(column + self.tokenizer.sep_id)
+        word_ids, type_ids = [cls], [tf.RaggedTensor.from_tensor(column)]
+        for segment, (ids, kept) in enumerate(zip(token_ids, keep)):
+            position = tf.ragged.range(ids.row_lengths())
+            kept_ids = tf.ragged.boolean_mask(ids, position < kept[:, tf.newaxis])
+            word_ids += [kept_ids, sep]
+            type_ids += [tf.ones_like(kept_ids) * segment, tf.RaggedTensor.from_tensor(column + segment)]
+        word_ids = tf.concat(word_ids, axis=1)
+        type_ids = tf.concat(type_ids, axis=1)
+        shape = [None, self.seq_length]
+        return {
+            "input_word_ids": word_ids.to_tensor(self.tokenizer.pad_id, shape=shape),
+            "input_mask": tf.sequence_mask(word_ids.row_lengths(), self.seq_length, dtype=tf.int32),
+            "input_type_ids": type_ids.to_tensor(0, shape=shape),
+        }
