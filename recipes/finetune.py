@@ -37,7 +37,8 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
         label_names: list[str] | None = None, seq_length: int | None = None, epochs: float = 3.0,
         learning_rate: float = 5e-5, warmup_fraction: float = 0.1, weight_decay: float = 0.01,
         layer_decay: float | None = None, global_batch_size: int = 32, strategy: str = "auto",
-        steps_per_execution: int = 1, accumulation_steps: int = 1, log_every: int = 20, checkpoint_every: int = 500,
+        steps_per_execution: int = 1, accumulation_steps: int = 1, log_every: int = 20,
+        checkpoint_every: int = 500,
         jit_compile: bool = False, mixed_precision: str | None = None, deterministic: bool = False,
         seed: int = 12345, verbose: bool = True) -> dict:
     """Fine-tunes ``pretrained`` on ``train`` for ``task``; writes ``output/model`` and ``output/metrics.json``.
@@ -95,7 +96,8 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
         accumulation_steps=accumulation_steps).describe())
     final = trainer.train(training_dataset(encoded, global_batch_size, seed), steps)
 
-    finetuned = FinetunedModel(task=task, model=trainer.model, bert=dataclasses.replace(bert, encoder=trainer.model.encoder),
+    finetuned = FinetunedModel(task=task, model=trainer.model,
+                               bert=dataclasses.replace(bert, encoder=trainer.model.encoder),
                                label_names=fine_tuning.label_names, settings=fine_tuning.settings())
     if trainer.is_chief:
         save_finetuned(finetuned, out_dir / "model", overwrite=True)

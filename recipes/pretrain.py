@@ -74,7 +74,8 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
         seq_length: int = 128, max_predictions_per_seq: int = 20, learning_rate: float = 1e-3,
         warmup_fraction: float = 0.1, vocab_size: int = 4000, lowercase: bool = True,
         next_sentence: bool = True, whole_word_masking: bool = False, dupe_factor: int = 5,
-        short_seq_prob: float = 0.1, strategy: str = "auto", steps_per_execution: int = 1, accumulation_steps: int = 1,
+        short_seq_prob: float = 0.1, strategy: str = "auto", steps_per_execution: int = 1,
+        accumulation_steps: int = 1,
         log_every: int = 20, checkpoint_every: int = 100, jit_compile: bool = False,
         mixed_precision: str | None = None, deterministic: bool = False, seed: int = 12345) -> dict:
     """Pretrains a BERT and writes ``output/pretrained`` (bertzoo format) and ``output/metrics.json``."""

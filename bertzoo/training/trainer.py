@@ -222,7 +222,8 @@ class Trainer:
                               if all(grads[i] is None for grads in gradients.values()))
                 unused_known.append(True)
             # Dense buffers: sparse embedding gradients (IndexedSlices) cannot be summed across loop steps.
-            gradients = {name: [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
+            gradients = {name: [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+                                for g, v in zip(grads, variables)]
                          for name, grads in gradients.items()}
             weight_sums = {name: tf.cast(term[1], tf.float32) for name, term in loss_terms.items()}
             metrics = {name: (tf.cast(value_sum, tf.float32), tf.cast(count, tf.float32))
@@ -238,7 +239,8 @@ class Trainer:
         global_weight_sums = tf.distribute.get_replica_context().all_reduce(_SUM, weight_sums)
         losses = {name: tf.math.divide_no_nan(loss_sums[name], global_weight_sums[name]) for name in loss_sums}
         combined = [None if i in unused else
-                    tf.add_n([tf.math.divide_no_nan(gradients[name][i], global_weight_sums[name]) for name in gradients])
+                    tf.add_n([tf.math.divide_no_nan(gradients[name][i], global_weight_sums[name])
+                              for name in gradients])
                     for i in range(len(variables))]
         self._apply(combined, variables)
         return self._step_outputs(losses, metric_terms)
