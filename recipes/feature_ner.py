@@ -42,9 +42,8 @@ from bertzoo.metrics.entity_metrics import entity_scores
 from bertzoo.recipes import finetune
 from bertzoo.recipes.default_weights import default_pretrained_dir
 from bertzoo.recipes.tasks.ner import NerTask
-from bertzoo.training import Trainer, resolve_strategy
+from bertzoo.training import Trainer, is_chief, resolve_strategy
 from bertzoo.training.prediction import predict_in_batches
-from bertzoo.training.trainer import _is_chief
 
 __all__ = ["DEFAULT_DEV", "DEFAULT_TRAIN", "STRATEGIES", "build_bilstm_tagger", "format_table", "run",
            "word_accuracy", "word_tagging_loss"]
@@ -326,7 +325,7 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
 
     table = format_table(results, finetuned, eval_name=pathlib.Path(eval).stem)
     metrics = {"strategies": results, "finetune": finetuned, "settings": settings, "table": table}
-    if _is_chief(distribution):
+    if is_chief(distribution):
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "table.md").write_text(table + "\n", encoding="utf-8")
         finetune.update_metrics_file(out_dir / "metrics.json", metrics)

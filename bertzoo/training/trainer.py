@@ -546,6 +546,3 @@ def _write_json_atomically(path: str, value: dict) -> None:
     with tf.io.gfile.GFile(temporary, "w") as file:
         file.write(json.dumps(value, indent=2) + "\n")
     tf.io.gfile.rename(temporary, path, overwrite=True)
-
-
-_is_chief = is_chief  # the earlier private name
