@@ -149,3 +149,31 @@ def test_a_worker_that_never_joins_is_named(task_files, tmp_path):
     output = finish(chief, timeout=120)
     assert chief.returncode != 0
     assert "did not all join within 10 s" in output and "worker:1 at 127.0.0.1:" in output
+
+
+RESOLVER_SCRIPT = """
+import sys
+import tensorflow as tf
+from bertzoo.training import resolve_strategy
+
+addresses, index = sys.argv[1].split(","), int(sys.argv[2])
+resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+    tf.train.ClusterSpec({"worker": addresses}), task_type="worker", task_id=index)
+strategy = resolve_strategy("multiworker", cluster_resolver=resolver)
+total = strategy.reduce("SUM", strategy.run(lambda: tf.constant(float(index + 1))), axis=None)
+print("sum over workers:", float(total))
+"""
+
+
+def test_a_cluster_resolver_instead_of_tf_config():
+    """Slurm, GCE and the like come in as TensorFlow cluster resolvers; two workers from a
+    SimpleClusterResolver (no TF_CONFIG) all-reduce across processes."""
+    addresses = ",".join(free_addresses(2))
+    environment = {name: value for name, value in os.environ.items() if name != "TF_CONFIG"}
+    processes = [subprocess.Popen([sys.executable, "-c", RESOLVER_SCRIPT, addresses, str(i)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, env=environment) for i in range(2)]
+    outputs = [finish(process, timeout=120) for process in processes]
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-3000:]
+        assert "sum over workers: 3.0" in output
+    assert "SimpleClusterResolver, task worker:0" in outputs[0]

@@ -31,6 +31,7 @@ def resolve_strategy(
     tpu: str | None = None,
     *,
     tpu_resolver_factory: Callable[..., tf.distribute.cluster_resolver.ClusterResolver] | None = None,
+    cluster_resolver: tf.distribute.cluster_resolver.ClusterResolver | None = None,
 ) -> tf.distribute.Strategy:
     """The distribution strategy for a ``--strategy`` name, printing what it found.
 
@@ -39,7 +40,8 @@ def resolve_strategy(
     - ``mirrored``: ``MirroredStrategy`` over the local GPUs or, without GPUs, over the logical CPU
       devices (two logical CPUs give two replicas).
     - ``multiworker``: ``MultiWorkerMirroredStrategy`` from ``TF_CONFIG`` (checked first, so a
-      malformed one fails with the field named).
+      malformed one fails with the field named), or from ``cluster_resolver`` (e.g. TensorFlow's
+      ``SlurmClusterResolver`` or ``SimpleClusterResolver``).
     - ``cpu``: ``OneDeviceStrategy("/cpu:0")``.
     - ``auto``: a TPU if one answers, else ``mirrored`` with more than one GPU, else the default
       single-device strategy.
@@ -54,6 +56,7 @@ def resolve_strategy(
         tpu: TPU name or address for ``TPUClusterResolver``; ``None`` means ``"local"``.
         tpu_resolver_factory: builds the cluster resolver from ``tpu=``; defaults to
             ``tf.distribute.cluster_resolver.TPUClusterResolver`` (tests inject a fake).
+        cluster_resolver: for ``multiworker``, a cluster resolver to use instead of ``TF_CONFIG``.
 
     Example:
         >>> strategy = resolve_strategy("cpu")
@@ -72,7 +75,7 @@ def resolve_strategy(
     if name == "mirrored":
         return _mirrored()
     if name == "multiworker":
-        return _multi_worker()
+        return _multi_worker(cluster_resolver)
     if name == "cpu":
         return _announce(tf.distribute.OneDeviceStrategy("/cpu:0"), "OneDeviceStrategy on /cpu:0")
 
@@ -147,14 +150,19 @@ def _mirrored() -> tf.distribute.Strategy:
     return _announce(_CREATED[key], f"MirroredStrategy over {what}")
 
 
-def _multi_worker() -> tf.distribute.Strategy:
-    config = check_tf_config(os.environ.get("TF_CONFIG"))
-    if config is None:
-        where = "no TF_CONFIG: a single local worker"
+def _multi_worker(resolver: tf.distribute.cluster_resolver.ClusterResolver | None = None) -> tf.distribute.Strategy:
+    if resolver is not None:
+        config = {"cluster": resolver.cluster_spec().as_dict(),
+                  "task": {"type": resolver.task_type, "index": resolver.task_id}}
+        where = f"{type(resolver).__name__}, task {resolver.task_type}:{resolver.task_id}"
     else:
-        task = config["task"]
-        workers = sum(len(hosts) for hosts in config["cluster"].values())
-        where = f"task {task['type']}:{task['index']} of {workers}"
+        config = check_tf_config(os.environ.get("TF_CONFIG"))
+        if config is None:
+            where = "no TF_CONFIG: a single local worker"
+        else:
+            task = config["task"]
+            workers = sum(len(hosts) for hosts in config["cluster"].values())
+            where = f"task {task['type']}:{task['index']} of {workers}"
     if ("multiworker",) not in _CREATED:
         timeout = float(os.environ.get("BERTZOO_WORKER_TIMEOUT", DEFAULT_WORKER_TIMEOUT))
         # MultiWorkerMirroredStrategy() blocks, holding the GIL, until every worker of TF_CONFIG has
@@ -163,7 +171,7 @@ def _multi_worker() -> tf.distribute.Strategy:
         watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout),
                                      json.dumps(config or {})])
         try:
-            _CREATED["multiworker",] = tf.distribute.MultiWorkerMirroredStrategy()
+            _CREATED["multiworker",] = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
         finally:
             watchdog.kill()
             watchdog.wait()
