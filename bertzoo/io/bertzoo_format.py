@@ -12,13 +12,14 @@ never leaves a directory that looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import safetensors.numpy
@@ -47,16 +48,31 @@ def is_bertzoo_checkpoint(directory: pathlib.Path) -> bool:
     return (directory / MANIFEST).is_file()
 
 
-def write_bertzoo_checkpoint(directory: str | os.PathLike, config: BertConfig,
-                             tokenizer_settings: Mapping[str, Any], weights: Mapping[str, np.ndarray],
-                             vocabulary: list[str], overwrite: bool = False) -> pathlib.Path:
-    """Writes a bertzoo-format directory atomically; refuses to replace one unless ``overwrite``."""
+@contextlib.contextmanager
+def staged_directory(directory: str | os.PathLike, overwrite: bool = False) -> Iterator[pathlib.Path]:
+    """Yields an empty sibling of ``directory`` to write into, then renames it into place; on any
+    error the partial directory is removed, so ``directory`` is never seen half written. Refuses to
+    replace a non-empty ``directory`` unless ``overwrite``."""
     directory = pathlib.Path(directory)
     if directory.exists() and any(directory.iterdir()) and not overwrite:
         raise FileExistsError(f"{directory} exists and is not empty; pass overwrite=True to replace it")
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
+        yield staging
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_bertzoo_checkpoint(directory: str | os.PathLike, config: BertConfig,
+                             tokenizer_settings: Mapping[str, Any], weights: Mapping[str, np.ndarray],
+                             vocabulary: list[str], overwrite: bool = False) -> pathlib.Path:
+    """Writes a bertzoo-format directory atomically; refuses to replace one unless ``overwrite``."""
+    with staged_directory(directory, overwrite) as staging:
         manifest = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
@@ -69,13 +85,7 @@ def write_bertzoo_checkpoint(directory: str | os.PathLike, config: BertConfig,
         arrays = {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in weights.items()}
         safetensors.numpy.save_file(arrays, str(staging / WEIGHTS), metadata={"format": FORMAT_NAME})
         (staging / VOCAB).write_text("".join(token + "\n" for token in vocabulary), encoding="utf-8")
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return directory
+    return pathlib.Path(directory)
 
 
 def read_bertzoo_checkpoint(directory: str | os.PathLike) -> BertzooCheckpoint:

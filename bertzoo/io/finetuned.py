@@ -16,8 +16,6 @@ import dataclasses
 import json
 import os
 import pathlib
-import shutil
-import tempfile
 from typing import Any
 
 import keras
@@ -25,6 +23,7 @@ import numpy as np
 import safetensors.numpy
 
 from bertzoo.config import ConfigError
+from bertzoo.io.bertzoo_format import staged_directory
 from bertzoo.io.pretrained import PretrainedBert, load_pretrained, save_pretrained
 from bertzoo.models.bert_classifier import BertClassifier
 from bertzoo.models.bert_span_labeler import BertSpanLabeler
@@ -96,13 +95,12 @@ def assign_head_weights(model: keras.Model, weights: dict[str, np.ndarray], sour
 
 def save_finetuned(finetuned: FinetunedModel, out_dir: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:
     """Writes a fine-tuned model directory atomically; ``load_finetuned`` reads it back."""
-    out_dir = pathlib.Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out_dir} exists and is not empty; pass overwrite=True to replace it")
     model = finetuned.model
     class_name = type(model).__name__
     if class_name not in MODEL_CLASSES:
         raise ValueError(f"cannot save a {class_name}; fine-tuned models are {sorted(MODEL_CLASSES)}")
+    if not model.built:
+        model.build()  # a head that was never called has no weights yet
     model_config = {key: value for key, value in model.get_config().items() if key not in _BASE_CONFIG_KEYS}
     manifest = {
         "format": FORMAT_NAME,
@@ -114,21 +112,13 @@ def save_finetuned(finetuned: FinetunedModel, out_dir: str | os.PathLike, overwr
         "seq_length": finetuned.seq_length,
         "settings": finetuned.settings,
     }
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_directory(out_dir, overwrite) as staging:
         bert = dataclasses.replace(finetuned.bert, encoder=model.encoder, pretraining_weights={})
         save_pretrained(bert, staging / ENCODER_DIR)
         safetensors.numpy.save_file(read_head_weights(model), str(staging / HEAD_WEIGHTS),
                                     metadata={"format": FORMAT_NAME})
         (staging / TASK_MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
+    return pathlib.Path(out_dir)
 
 
 def is_finetuned_checkpoint(directory: str | os.PathLike) -> bool:
