@@ -130,6 +130,23 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", metavar="DIR", default=None,
                          help="write DIR/predictions.jsonl (default: print to standard output)")
 
+    export = commands.add_parser(
+        "export", help="export a fine-tuned model for TF Serving (raw text in), or an encoder in TF Hub's format",
+        description="--format serving (default): writes OUT_DIR/<version>/, a SavedModel with signatures "
+                    "serving_default (raw strings in: text, text + text_pair, or question + context), serving_ids "
+                    "and serving_ids_int64 (packed token ids in), and warm-up requests; only core TensorFlow ops, "
+                    "so a stock TF Serving loads it. --format hub: writes OUT_DIR/encoder and OUT_DIR/preprocessor "
+                    "SavedModels with TF Hub's BERT interface.")
+    export.add_argument("model", metavar="MODEL_DIR",
+                        help="fine-tuned model (finetune's OUTPUT/model); for --format hub also a pretrained checkpoint")
+    export.add_argument("output", metavar="OUT_DIR", help="the model's base directory (TF Serving's --model_base_path)")
+    export.add_argument("--format", choices=["serving", "hub"], default="serving")
+    export.add_argument("--version", type=int, default=None,
+                        help="version directory to write (default: one above the highest already in OUT_DIR)")
+    export.add_argument("--overwrite", action="store_true", help="replace that version (or the hub directories)")
+    export.add_argument("--strategy", choices=["auto", "cpu"], default="auto",
+                        help="exporting runs on the host; accepted like every subcommand's --strategy")
+
     features = commands.add_parser(
         "features", parents=[serving],
         help="contextual embeddings of a text file (one text per line) per sentence or per word, as .npy shards",
@@ -291,6 +308,11 @@ def _run(args: argparse.Namespace) -> None:
         from bertzoo.recipes import convert
 
         convert.run(args.source, args.destination, overwrite=args.overwrite, do_lower_case=args.do_lower_case)
+    elif args.command == "export":
+        from bertzoo.recipes import export
+
+        export.run(model=args.model, output=args.output, format=args.format, version=args.version,
+                   overwrite=args.overwrite)
     elif args.command == "pretrain":
         from bertzoo.recipes import pretrain
 

@@ -33,3 +33,8 @@ def _split_cpu_into_two_logical_devices() -> None:
 
 
 _split_cpu_into_two_logical_devices()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/data/serving_signatures/*.txt from the current exports")
