@@ -33,7 +33,7 @@ _EXPORTS = {
     "save_finetuned": "bertzoo.io.finetuned",
 }
 # Subpackages reachable as attributes after a plain `import bertzoo` (bertzoo.features.sentence_embeddings).
-_SUBMODULES = ("features",)
+_SUBMODULES = ("export", "features")
 
 __all__ = sorted(_EXPORTS) + list(_SUBMODULES)
 
