@@ -276,3 +276,11 @@ def test_client_requests_run_against_the_export(exports):
     via_request = signature(**{name: tf.make_ndarray(proto) for name, proto in request.inputs.items()})
     direct = signature(**{name: tf.constant(values) for name, values in inputs.items()})
     np.testing.assert_array_equal(via_request["probabilities"].numpy(), direct["probabilities"].numpy())
+
+
+def test_bad_requests_get_clear_errors(exports):
+    signature = tf.saved_model.load(str(exports["pair"])).signatures["serving_default"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="The two segments of a pair differ in batch size"):
+        signature(text=tf.constant(["a", "b"]), text_pair=tf.constant(["c"]))
+    empty = signature(text=tf.constant([], tf.string), text_pair=tf.constant([], tf.string))
+    assert empty["probabilities"].shape == (0, 2) and empty["label"].shape == (0,)
