@@ -32,6 +32,7 @@ __all__ = [
     "decode_tags",
     "encode_tagged_sentences",
     "entities_with_offsets",
+    "tag_probabilities",
     "tagging_dataset",
 ]
 
@@ -318,7 +319,34 @@ def decode_tags(
     return tags
 
 
-def entities_with_offsets(words: Sequence[Word], tags: Sequence[str], text: str) -> list[dict]:
+def tag_probabilities(features: TaggingFeatures, logits: np.ndarray | Mapping[str, np.ndarray]) -> list[list[float]]:
+    """The softmax probability of each word's predicted tag (the one ``decode_tags`` reads).
+
+    Read at the word's first piece, like the tag; a word without pieces was not predicted and
+    gets 0.0. These make the ``score`` of ``entities_with_offsets``.
+
+    Args:
+        features: what the logits were computed from.
+        logits: ``[n, seq_length, num_labels]``, or the model's output dict holding ``"logits"``.
+
+    Returns:
+        For each sentence, one probability per word.
+    """
+    if isinstance(logits, Mapping):
+        logits = logits["logits"]
+    logits = np.asarray(logits, np.float32)
+    probabilities = [[0.0] * count for count in features.num_words]
+    rows, positions = np.nonzero(features.word_index >= 0)
+    first = logits[rows, positions]
+    exp = np.exp(first - first.max(axis=-1, keepdims=True))
+    best = exp.max(axis=-1) / exp.sum(axis=-1)
+    for row, position, probability in zip(rows, positions, best):
+        probabilities[features.sentence_index[row]][features.word_index[row, position]] = float(probability)
+    return probabilities
+
+
+def entities_with_offsets(words: Sequence[Word], tags: Sequence[str], text: str,
+                          probabilities: Sequence[float] | None = None) -> list[dict]:
     """The entities of a BIO/IOB2 tag sequence as character spans of the raw text.
 
     Entities are read with conlleval's rules (``extract_entities``); each spans from its first
@@ -328,11 +356,13 @@ def entities_with_offsets(words: Sequence[Word], tags: Sequence[str], text: str)
         words: the words of ``text`` with their offsets (``split_words(text)``).
         tags: one tag per word (``decode_tags``).
         text: the raw text.
+        probabilities: one per word (``tag_probabilities``); when given, each entity gets a
+            ``score``, the mean probability of its words' tags.
 
     Returns:
         One dict per entity: ``type``, ``text`` (``== text[start:end]``), ``start``, ``end``
         (character offsets, end exclusive), ``word_start``, ``word_end`` (word indices, end
-        exclusive).
+        exclusive), and ``score`` with ``probabilities``.
 
     Example:
         >>> text = "Ada Lovelace met Babbage."
@@ -341,6 +371,8 @@ def entities_with_offsets(words: Sequence[Word], tags: Sequence[str], text: str)
     """
     if len(words) != len(tags):
         raise ValueError(f"{len(words)} words but {len(tags)} tags; give one tag per word.")
+    if probabilities is not None and len(probabilities) != len(words):
+        raise ValueError(f"{len(words)} words but {len(probabilities)} probabilities; give one per word.")
     entities = []
     for entity in extract_entities(list(tags)):
         first, last = words[entity.start], words[entity.end - 1]
@@ -349,12 +381,15 @@ def entities_with_offsets(words: Sequence[Word], tags: Sequence[str], text: str)
                 raise ValueError(
                     f"word {word.text!r} at [{word.start}, {word.end}) is not in the text (found "
                     f"{text[word.start:word.end]!r}); the words must come from split_words(text).")
-        entities.append({
+        found = {
             "type": entity.type,
             "text": text[first.start : last.end],
             "start": first.start,
             "end": last.end,
             "word_start": entity.start,
             "word_end": entity.end,
-        })
+        }
+        if probabilities is not None:
+            found["score"] = float(np.mean(np.asarray(probabilities[entity.start : entity.end], np.float64)))
+        entities.append(found)
     return entities

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from bertzoo.data.tagging_data import decode_tags, encode_tagged_sentences, entities_with_offsets
+from bertzoo.data.tagging_data import decode_tags, encode_tagged_sentences, entities_with_offsets, tag_probabilities
 from bertzoo.data.task_readers import read_conll
 from bertzoo.io.pretrained import PretrainedBert
 from bertzoo.metrics.entity_metrics import entity_scores
@@ -128,11 +128,14 @@ class NerTask:
         return results
 
     def predictions(self, data: NerData, encoded: Encoded, outputs: dict) -> list[dict]:
-        predicted = decode_tags(encoded.context, np.asarray(outputs["logits"]), self.label_names)
+        logits = np.asarray(outputs["logits"])
+        predicted = decode_tags(encoded.context, logits, self.label_names)
+        probabilities = tag_probabilities(encoded.context, logits)
         lines = []
-        for index, (words, text, tags) in enumerate(zip(data.words, data.texts, predicted)):
+        for index, (words, text, tags, word_probabilities) in enumerate(
+                zip(data.words, data.texts, predicted, probabilities)):
             line = {"text": text, "words": [word.text for word in words], "tags": tags,
-                    "entities": entities_with_offsets(words, tags, text)}
+                    "entities": entities_with_offsets(words, tags, text, word_probabilities)}
             if data.tags is not None:
                 line["gold"] = data.tags[index]
             lines.append(line)
