@@ -71,16 +71,42 @@ class CorePreprocessor(tf.Module):
 
     def __call__(self, inputs) -> dict[str, tf.Tensor]:
         strings, scalar, batch_size = segment_batches(inputs, type(self).__name__)
-        outputs = self._pack([self.tokenizer.tokenize(s) for s in strings])
+        outputs = self.pack_token_ids([self.tokenizer.tokenize(s) for s in strings])
         outputs = {k: tf.ensure_shape(v, [batch_size, self.seq_length]) for k, v in outputs.items()}
         if scalar:
             outputs = {k: v[0] for k, v in outputs.items()}
         return outputs
 
-    def _pack(self, token_ids: list[tf.RaggedTensor]) -> dict[str, tf.Tensor]:
+    def pack_token_ids(
+        self, token_ids: list[tf.RaggedTensor], seq_length: int | tf.Tensor | None = None
+    ) -> dict[str, tf.Tensor]:
+        """Packs already-tokenized segments with the truncation of ``__call__``.
+
+        For callers that tokenize separately, e.g. the TF Hub preprocessor's ``bert_pack_inputs``.
+
+        Args:
+            token_ids: one or two int32 ``[batch, (tokens)]`` ragged batches (a pair).
+            seq_length: the packed length; None means ``self.seq_length``. A scalar tensor gives
+                outputs of dynamic length.
+
+        Returns:
+            ``input_word_ids`` / ``input_mask`` / ``input_type_ids``, int32 ``[batch, seq_length]``.
+        """
+        if len(token_ids) not in (1, 2):
+            raise ValueError(f"Packs one segment or a pair of two, got {len(token_ids)} segments.")
+        if seq_length is None:
+            seq_length = self.seq_length
+        if isinstance(seq_length, tf.Tensor):
+            seq_length = tf.cast(seq_length, tf.int64)
+            check = tf.debugging.assert_greater_equal(
+                seq_length, tf.constant(3, tf.int64), message="seq_length must be >= 3.")
+            with tf.control_dependencies([check]):
+                seq_length = tf.identity(seq_length)
+        else:
+            seq_length = check_seq_length(seq_length)
         lengths = [ids.row_lengths() for ids in token_ids]
         if len(token_ids) == 1:
-            keep = [tf.minimum(lengths[0], self.seq_length - 2)]
+            keep = [tf.minimum(lengths[0], seq_length - 2)]
         else:
             if token_ids[0].shape[0] is None or token_ids[1].shape[0] is None:
                 with tf.control_dependencies(
@@ -88,8 +114,8 @@ class CorePreprocessor(tf.Module):
                                                message="The two segments of a pair differ in batch size.")]
                 ):
                     lengths = [tf.identity(n) for n in lengths]
-            budget = self.seq_length - 3
-            half = tf.constant((budget + 1) // 2, tf.int64)  # ceil(budget / 2): ties pop from b
+            budget = seq_length - 3
+            half = tf.cast((budget + 1) // 2, tf.int64)  # ceil(budget / 2): ties pop from b
             keep_a = tf.minimum(lengths[0], tf.maximum(half, budget - lengths[1]))
             keep = [keep_a, tf.minimum(lengths[1], budget - keep_a)]
         batch = tf.shape(lengths[0], out_type=tf.int64)[0]
@@ -104,9 +130,12 @@ class CorePreprocessor(tf.Module):
             type_ids += [tf.ones_like(kept_ids) * segment, tf.RaggedTensor.from_tensor(column + segment)]
         word_ids = tf.concat(word_ids, axis=1)
         type_ids = tf.concat(type_ids, axis=1)
-        shape = [None, self.seq_length]
+        if isinstance(seq_length, tf.Tensor):
+            shape = tf.stack([word_ids.nrows(), seq_length])
+        else:
+            shape = [None, seq_length]
         return {
             "input_word_ids": word_ids.to_tensor(self.tokenizer.pad_id, shape=shape),
-            "input_mask": tf.sequence_mask(word_ids.row_lengths(), self.seq_length, dtype=tf.int32),
+            "input_mask": tf.sequence_mask(word_ids.row_lengths(), seq_length, dtype=tf.int32),
             "input_type_ids": type_ids.to_tensor(0, shape=shape),
         }

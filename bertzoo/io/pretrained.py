@@ -6,7 +6,9 @@ Formats are detected from the files a directory holds (never from its name):
 - bertzoo: ``bertzoo.json``;
 - Google's original release: ``bert_config.json`` + ``*.ckpt.index`` (+ data) + ``vocab.txt``;
 - KerasHub preset: ``config.json`` naming a keras-hub class + ``model.weights.h5``;
-- Hugging Face: ``config.json`` + ``model.safetensors`` (or a sharded index) + ``vocab.txt``.
+- Hugging Face: ``config.json`` + ``model.safetensors`` (or a sharded index) + ``vocab.txt``;
+- TF Hub encoder SavedModel: ``saved_model.pb`` + ``variables/`` or ``assets/vocab.txt`` (Google's
+  tfhub.dev BERT encoders, and bertzoo's ``export_hub``), casing from its ``do_lower_case`` variable.
 Casing comes from the checkpoint's own files (HF ``tokenizer_config.json``, the KerasHub tokenizer
 config, bertzoo's manifest); Google's release has no such file, so the vocabulary decides: an
 uncased vocabulary has no token that lowercasing would change.
@@ -32,7 +34,7 @@ from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("bertzoo", "google", "keras_hub", "hugging_face")
+FORMATS = ("bertzoo", "google", "keras_hub", "hugging_face", "tf_hub")
 
 
 class UnknownCheckpointFormatError(ValueError):
@@ -100,11 +102,15 @@ def detect_format(directory: str | os.PathLike) -> str:
         return "keras_hub"
     if "config.json" in names and ({"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"} & names):
         return "hugging_face"
+    if "saved_model.pb" in names and ((directory / "assets" / "vocab.txt").is_file()
+                                      or (directory / "variables").is_dir()):
+        return "tf_hub"
     raise UnknownCheckpointFormatError(
         f"{directory} holds no checkpoint format bertzoo reads. Looked for: "
         f"bertzoo ({bertzoo_format.MANIFEST}); Google's release (bert_config.json + bert_model.ckpt.index/"
         f".data-* + vocab.txt); KerasHub preset (config.json + model.weights.h5 + "
-        f"assets/tokenizer/vocabulary.txt); Hugging Face (config.json + model.safetensors + vocab.txt). "
+        f"assets/tokenizer/vocabulary.txt); Hugging Face (config.json + model.safetensors + vocab.txt); TF Hub encoder "
+        f"SavedModel (saved_model.pb + variables/ + assets/vocab.txt). "
         f"Found: {sorted(names) or 'nothing'}")
 
 
@@ -128,6 +134,7 @@ def load_pretrained(path: str | os.PathLike, seq_length: int = 128, do_lower_cas
         "google": _read_google,
         "keras_hub": _read_keras_hub,
         "hugging_face": _read_hugging_face,
+        "tf_hub": _read_tf_hub,
     }[checkpoint_format]
     contents = reader(directory)
     vocabulary = Vocabulary.from_file(contents.vocabulary_path)
@@ -210,6 +217,16 @@ def _read_keras_hub(directory: pathlib.Path) -> _Contents:
     return _Contents(config=config, weights=preset.weights.weights, unused=tuple(preset.weights.unused),
                      vocabulary_path=preset.vocabulary_path,
                      tokenizer_settings={"lowercase": preset.lowercase}, weights_source=preset.weights.source)
+
+
+def _read_tf_hub(directory: pathlib.Path) -> _Contents:
+    from bertzoo.io.tf_hub_encoder import read_tf_hub_encoder
+
+    encoder = read_tf_hub_encoder(directory)
+    settings = {} if encoder.lowercase is None else {"lowercase": encoder.lowercase}
+    return _Contents(config=encoder.config, weights=encoder.weights.weights, unused=encoder.weights.unused,
+                     vocabulary_path=encoder.vocabulary_path, tokenizer_settings=settings,
+                     weights_source=encoder.weights.source)
 
 
 def _hf_tokenizer_settings(directory: pathlib.Path) -> dict[str, Any]:
