@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--version", type=int, default=None,
                         help="version directory to write (default: one above the highest already in OUT_DIR)")
     export.add_argument("--overwrite", action="store_true", help="replace that version (or the hub directories)")
+    export.add_argument("--seq-length", type=int, default=None,
+                        help="--format hub: the preprocessor's default length (default: the fine-tuned model's, "
+                             "else 128)")
     export.add_argument("--strategy", choices=["auto", "cpu"], default="auto",
                         help="exporting runs on the host; accepted like every subcommand's --strategy")
 
@@ -312,7 +315,7 @@ def _run(args: argparse.Namespace) -> None:
         from bertzoo.recipes import export
 
         export.run(model=args.model, output=args.output, format=args.format, version=args.version,
-                   overwrite=args.overwrite)
+                   overwrite=args.overwrite, seq_length=args.seq_length)
     elif args.command == "pretrain":
         from bertzoo.recipes import pretrain
 

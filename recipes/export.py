@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from bertzoo.export.saved_model_export import SERVING_DEFAULT, saved_model
 from bertzoo.export.warmup_requests import read_warmup_requests
-from bertzoo.io.finetuned import ENCODER_DIR, is_finetuned_checkpoint, load_finetuned
+from bertzoo.io.finetuned import ENCODER_DIR, is_finetuned_checkpoint, load_finetuned, read_task_manifest
 from bertzoo.io.pretrained import detect_format, load_pretrained
 from bertzoo.recipes.finetune import _say
 
@@ -24,12 +24,16 @@ FORMATS = ("serving", "hub")
 
 
 def run(*, model: str, output: str, format: str = "serving", version: int | None = None, overwrite: bool = False,
-        verbose: bool = True) -> dict:
-    """Exports ``model`` into ``output``; returns what was written (paths, signatures, a sample answer)."""
+        seq_length: int | None = None, verbose: bool = True) -> dict:
+    """Exports ``model`` into ``output``; returns what was written (paths, signatures, a sample answer).
+
+    ``seq_length`` is the hub preprocessor's default length (None: the fine-tuned model's, else 128);
+    a serving export always uses the length the model was fine-tuned with.
+    """
     if format not in FORMATS:
         raise ValueError(f"unknown export format {format!r}; expected one of {', '.join(FORMATS)}")
     if format == "hub":
-        return _export_hub(model, output, overwrite, verbose)
+        return _export_hub(model, output, overwrite, seq_length, verbose)
     if not is_finetuned_checkpoint(model):
         hint = ""
         if pathlib.Path(model).is_dir():
@@ -53,11 +57,14 @@ def run(*, model: str, output: str, format: str = "serving", version: int | None
     return {"version_dir": str(version_dir), "inputs": inputs, "outputs": sorted(answer), "sample": sample}
 
 
-def _export_hub(model: str, output: str, overwrite: bool, verbose: bool) -> dict:
+def _export_hub(model: str, output: str, overwrite: bool, seq_length: int | None, verbose: bool) -> dict:
     from bertzoo.export.hub_format import export_hub
 
-    # A fine-tuned model's encoder/ is a pretrained checkpoint in bertzoo's format.
-    bert = load_pretrained(pathlib.Path(model) / ENCODER_DIR if is_finetuned_checkpoint(model) else model)
+    if is_finetuned_checkpoint(model):
+        # A fine-tuned model's encoder/ is a pretrained checkpoint in bertzoo's format.
+        seq_length = seq_length or read_task_manifest(model)["seq_length"]
+        model = pathlib.Path(model) / ENCODER_DIR
+    bert = load_pretrained(model, seq_length=seq_length or 128)
     paths = export_hub(bert, output, overwrite=overwrite)
     _say(verbose, "wrote " + ", ".join(f"{name}: {path}" for name, path in paths.items()))
     return {name: str(path) for name, path in paths.items()}

@@ -284,3 +284,13 @@ def test_bad_requests_get_clear_errors(exports):
         signature(text=tf.constant(["a", "b"]), text_pair=tf.constant(["c"]))
     empty = signature(text=tf.constant([], tf.string), text_pair=tf.constant([], tf.string))
     assert empty["probabilities"].shape == (0, 2) and empty["label"].shape == (0,)
+
+
+def test_cli_export_hub_format_from_a_finetuned_model(model_dirs, tmp_path):
+    assert cli_main(["export", str(model_dirs["classify"]), str(tmp_path / "hub"), "--format", "hub"]) == 0
+    reread = bertzoo.load_pretrained(tmp_path / "hub" / "encoder", seq_length=SEQ_LENGTH)
+    original = load_finetuned(model_dirs["classify"]).bert
+    assert reread.format == "tf_hub" and reread.config.hidden_size == original.config.hidden_size
+    inputs = original.preprocessor(tf.constant(["anna saw paris"]))
+    np.testing.assert_allclose(reread.encoder(inputs)["pooled_output"].numpy(),
+                               original.encoder(inputs)["pooled_output"].numpy(), atol=1e-5)
