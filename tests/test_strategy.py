@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from bertzoo.training import strategy as strategy_module
-from bertzoo.training.strategy import TPUNotFoundError, check_tf_config, describe_batch, resolve_strategy
+from bertzoo.training.strategy import (TPUNotFoundError, check_tf_config, describe_batch, resolve_strategy,
+                                       tpu_addresses)
 
 
 def _no_tpu(tpu):
@@ -32,11 +33,13 @@ def test_mirrored_is_created_once_per_process():
     assert resolve_strategy("mirrored") is resolve_strategy("mirrored")
 
 
-def test_auto_without_tpu_falls_back_to_the_default_strategy(capsys):
+def test_auto_without_tpu_falls_back_to_the_default_strategy(monkeypatch, capsys):
+    monkeypatch.delenv("COLAB_TPU_ADDR", raising=False)
     strategy = resolve_strategy("auto", tpu_resolver_factory=lambda tpu: _no_tpu(tpu))
     assert strategy is tf.distribute.get_strategy()
     out = capsys.readouterr().out
-    assert "no TPU" in out and "default strategy" in out
+    assert "strategy auto: no TPU (no TPU found at 'local': Please provide a TPU Name" in out
+    assert "looking for GPUs" in out and "default strategy on /cpu:0" in out
 
 
 def test_auto_takes_a_tpu_when_one_answers(monkeypatch):
@@ -47,7 +50,70 @@ def test_auto_takes_a_tpu_when_one_answers(monkeypatch):
     assert isinstance(resolve_strategy("auto"), tf.distribute.OneDeviceStrategy)
 
 
-def test_tpu_requested_without_tpu_is_a_clear_error():
+def test_tpu_addresses_local_unless_colab_says_otherwise(monkeypatch):
+    monkeypatch.delenv("COLAB_TPU_ADDR", raising=False)
+    assert tpu_addresses() == ["local"]
+    assert tpu_addresses("my-tpu") == ["my-tpu"]
+    monkeypatch.setenv("COLAB_TPU_ADDR", "10.0.0.2:8470")
+    assert tpu_addresses() == ["grpc://10.0.0.2:8470", "local"]
+    assert tpu_addresses("local") == ["local"]
+    monkeypatch.setenv("COLAB_TPU_ADDR", "grpc://10.0.0.3:8470")
+    assert tpu_addresses() == ["grpc://10.0.0.3:8470", "local"]
+
+
+def test_auto_without_tpu_on_an_older_colab_runtime_names_every_place_it_looked(monkeypatch, capsys):
+    """COLAB_TPU_ADDR set (a TPU node runtime) but nothing answers: both addresses tried, then the fallback."""
+    monkeypatch.setenv("COLAB_TPU_ADDR", "10.0.0.2:8470")
+    tried = []
+
+    def unreachable(tpu):
+        tried.append(tpu)
+        raise tf.errors.UnavailableError(None, None, f"failed to connect to all addresses ({tpu})")
+
+    strategy = resolve_strategy("auto", tpu_resolver_factory=unreachable)
+    assert strategy is tf.distribute.get_strategy()
+    assert tried == ["grpc://10.0.0.2:8470", "local"]
+    out = capsys.readouterr().out
+    assert "strategy auto: no TPU (no TPU found at 'grpc://10.0.0.2:8470': failed to connect" in out
+    assert "no TPU found at 'local'" in out
+    assert "looking for GPUs" in out and "default strategy on /cpu:0" in out
+
+
+def test_tpu_at_colab_address_is_taken_and_local_not_tried(monkeypatch, capsys):
+    monkeypatch.setenv("COLAB_TPU_ADDR", "10.0.0.2:8470")
+    tried = []
+
+    def connect(tpu, factory):
+        tried.append(tpu)
+        if tpu != "grpc://10.0.0.2:8470":
+            raise TPUNotFoundError(f"no TPU found at {tpu!r}")
+        return "resolver"
+
+    monkeypatch.setattr(strategy_module, "_connect_tpu", connect)
+    monkeypatch.setattr(strategy_module, "_tpu_strategy", lambda resolver: tf.distribute.OneDeviceStrategy("/cpu:0"))
+    assert isinstance(resolve_strategy("tpu"), tf.distribute.OneDeviceStrategy)
+    assert tried == ["grpc://10.0.0.2:8470"]
+    assert "TPUStrategy on TPU 'grpc://10.0.0.2:8470'" in capsys.readouterr().out
+
+
+def test_a_tpu_found_once_is_what_later_calls_get(monkeypatch, capsys):
+    """A notebook resolves the TPU (say at COLAB_TPU_ADDR) once; recipes then call resolve_strategy("tpu") or
+    ("auto") without an address and must get the same strategy, not look for a local TPU."""
+    earlier = tf.distribute.OneDeviceStrategy("/cpu:0")
+    monkeypatch.setattr(strategy_module, "_CREATED", {("tpu", "grpc://10.0.0.2:8470"): earlier})
+
+    def must_not_connect(tpu):
+        raise AssertionError(f"looked for a TPU at {tpu!r} again")
+
+    assert resolve_strategy("tpu", tpu_resolver_factory=must_not_connect) is earlier
+    assert resolve_strategy("auto", tpu_resolver_factory=must_not_connect) is earlier
+    assert "TPUStrategy on TPU 'grpc://10.0.0.2:8470' (created earlier)" in capsys.readouterr().out
+    with pytest.raises(TPUNotFoundError, match="no TPU found at 'other-tpu'"):
+        resolve_strategy("tpu", tpu="other-tpu", tpu_resolver_factory=_no_tpu)
+
+
+def test_tpu_requested_without_tpu_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("COLAB_TPU_ADDR", raising=False)
     with pytest.raises(TPUNotFoundError, match="no TPU found at 'local'"):
         resolve_strategy("tpu", tpu_resolver_factory=_no_tpu)
 

@@ -12,7 +12,7 @@ from bertzoo.training.optimization import (
     layer_decay_multiplier,
 )
 from bertzoo.training.strategy import TPUNotFoundError, check_tf_config, describe_batch, resolve_strategy
-from bertzoo.training.trainer import NonFiniteLossError, Trainer, is_chief
+from bertzoo.training.trainer import NonFiniteLossError, Trainer, is_chief, read_scalars
 
 __all__ = [
     "BertAdamW",
@@ -27,5 +27,6 @@ __all__ = [
     "describe_batch",
     "is_chief",
     "layer_decay_multiplier",
+    "read_scalars",
     "resolve_strategy",
 ]

@@ -17,6 +17,8 @@ import tensorflow as tf
 STRATEGY_NAMES = ("auto", "cpu", "mirrored", "multiworker", "tpu")
 # Seconds to wait for every worker of TF_CONFIG to join (BERTZOO_WORKER_TIMEOUT overrides).
 DEFAULT_WORKER_TIMEOUT = 600
+# Set by Colab's older TPU runtimes (a TPU node reached over gRPC) to the TPU's host:port.
+COLAB_TPU_ADDR = "COLAB_TPU_ADDR"
 
 # One strategy object per kind and process (see resolve_strategy).
 _CREATED: dict[tuple, tf.distribute.Strategy] = {}
@@ -35,8 +37,10 @@ def resolve_strategy(
 ) -> tf.distribute.Strategy:
     """The distribution strategy for a ``--strategy`` name, printing what it found.
 
-    - ``tpu``: ``TPUClusterResolver(tpu)`` (``"local"`` by default, for TPU VMs), connect, initialise
-      the TPU system, ``TPUStrategy``; no TPU -> ``TPUNotFoundError``.
+    - ``tpu``: ``TPUClusterResolver(tpu)``, connect, initialise the TPU system, ``TPUStrategy``; no
+      TPU -> ``TPUNotFoundError`` naming every place it looked. Without ``tpu``, it looks where
+      ``tpu_addresses`` says: Colab's older TPU runtimes (a TPU reached over gRPC at
+      ``COLAB_TPU_ADDR``), then ``"local"`` (TPU VMs, Colab's current TPU runtimes).
     - ``mirrored``: ``MirroredStrategy`` over the local GPUs or, without GPUs, over the logical CPU
       devices (two logical CPUs give two replicas).
     - ``multiworker``: ``MultiWorkerMirroredStrategy`` from ``TF_CONFIG`` (checked first, so a
@@ -49,11 +53,13 @@ def resolve_strategy(
     ``mirrored``, ``multiworker`` and TPU strategies are created once per process and returned
     again on later calls: every ``MirroredStrategy`` numbers its collective ops from the same start,
     so two of them in one process can pair up different all-reduces (measured here: "Shape mismatch
-    in the collective instance 101"), and a TPU system or a cluster is set up once per process.
+    in the collective instance 101"), and a TPU system or a cluster is set up once per process. A
+    TPU found once is what a later call without ``tpu`` gets, wherever it was found (a notebook
+    resolves Colab's TPU once; the recipes it calls then ask for ``"tpu"`` or ``"auto"``).
 
     Args:
         name: one of ``auto``, ``cpu``, ``mirrored``, ``multiworker``, ``tpu``.
-        tpu: TPU name or address for ``TPUClusterResolver``; ``None`` means ``"local"``.
+        tpu: TPU name or address for ``TPUClusterResolver``; ``None``: see ``tpu_addresses``.
         tpu_resolver_factory: builds the cluster resolver from ``tpu=``; defaults to
             ``tf.distribute.cluster_resolver.TPUClusterResolver`` (tests inject a fake).
         cluster_resolver: for ``multiworker``, a cluster resolver to use instead of ``TF_CONFIG``.
@@ -65,13 +71,15 @@ def resolve_strategy(
     if name not in STRATEGY_NAMES:
         raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGY_NAMES)}")
     factory = tpu_resolver_factory or tf.distribute.cluster_resolver.TPUClusterResolver
-    tpu = tpu or "local"
+    addresses = tpu_addresses(tpu)
 
-    if name in ("tpu", "auto") and ("tpu", tpu) in _CREATED:
-        return _announce(_CREATED["tpu", tpu], f"TPUStrategy on TPU {tpu!r} (created earlier)")
+    if name in ("tpu", "auto"):
+        created = [address for address in ([tpu] if tpu else _created_tpus()) if ("tpu", address) in _CREATED]
+        if created:
+            return _announce(_CREATED["tpu", created[0]], f"TPUStrategy on TPU {created[0]!r} (created earlier)")
     if name == "tpu":
-        resolver = _connect_tpu(tpu, factory)
-        return _announce(_remember_tpu(_tpu_strategy(resolver), tpu), f"TPUStrategy on TPU {tpu!r}")
+        resolver, address = _connect_first_tpu(addresses, factory)
+        return _announce(_remember_tpu(_tpu_strategy(resolver), address), f"TPUStrategy on TPU {address!r}")
     if name == "mirrored":
         return _mirrored()
     if name == "multiworker":
@@ -81,11 +89,11 @@ def resolve_strategy(
 
     # auto
     try:
-        resolver = _connect_tpu(tpu, factory)
+        resolver, address = _connect_first_tpu(addresses, factory)
     except TPUNotFoundError as error:
         print(f"strategy auto: no TPU ({error}); looking for GPUs")
     else:
-        return _announce(_remember_tpu(_tpu_strategy(resolver), tpu), f"auto found TPU {tpu!r}: TPUStrategy")
+        return _announce(_remember_tpu(_tpu_strategy(resolver), address), f"auto found TPU {address!r}: TPUStrategy")
     gpus = tf.config.list_logical_devices("GPU")
     if len(gpus) > 1:
         print(f"strategy auto: found {len(gpus)} GPUs")
@@ -114,6 +122,43 @@ def describe_batch(strategy: tf.distribute.Strategy, global_batch_size: int) -> 
 def _announce(strategy: tf.distribute.Strategy, what: str) -> tf.distribute.Strategy:
     print(f"strategy: {what} ({strategy.num_replicas_in_sync} replica(s) in sync)")
     return strategy
+
+
+def tpu_addresses(tpu: str | None = None) -> list[str]:
+    """Where ``resolve_strategy`` looks for a TPU, in order.
+
+    ``tpu`` if given; else, on Colab's older TPU runtimes (TPU nodes reached over gRPC, which set
+    ``COLAB_TPU_ADDR`` to ``host:port``), ``grpc://$COLAB_TPU_ADDR``, then ``"local"`` (a TPU VM:
+    Cloud TPU VMs and Colab's current TPU runtimes).
+
+    Example:
+        >>> tpu_addresses()                      # on a TPU VM, or without a TPU
+        ['local']
+        >>> tpu_addresses("grpc://10.0.0.2:8470")
+        ['grpc://10.0.0.2:8470']
+    """
+    if tpu:
+        return [tpu]
+    colab_address = os.environ.get(COLAB_TPU_ADDR, "").strip()
+    if colab_address:
+        return [colab_address if "://" in colab_address else f"grpc://{colab_address}", "local"]
+    return ["local"]
+
+
+def _created_tpus() -> list[str]:
+    return [key[1] for key in _CREATED if key[0] == "tpu"]
+
+
+def _connect_first_tpu(addresses: list[str], factory: Callable) -> tuple:
+    """The first of ``addresses`` where a TPU answers, as ``(resolver, address)``; none -> ``TPUNotFoundError``
+    naming each address and what it said."""
+    failures = []
+    for address in addresses:
+        try:
+            return _connect_tpu(address, factory), address
+        except TPUNotFoundError as error:
+            failures.append(str(error))
+    raise TPUNotFoundError("; ".join(failures))
 
 
 def _connect_tpu(tpu: str, factory: Callable) -> tf.distribute.cluster_resolver.ClusterResolver:

@@ -490,6 +490,35 @@ def write_scalar(name: str, value: float) -> None:
     tf.summary.write(name, tf.constant(value, tf.float32), metadata=_SCALAR_METADATA)
 
 
+def read_scalars(log_dir: str | os.PathLike) -> dict[str, list[tuple[int, float]]]:
+    """The scalars the trainer (``write_scalar``) logged under ``log_dir``: name -> ``[(step, value), ...]``.
+
+    Reads every event file under ``log_dir`` (its subdirectories too, e.g. ``logs/eval``), through
+    ``tf.io.gfile`` (local or gs://), sorted by step; a step logged twice (a resumed run) keeps the
+    last value. For plots without TensorBoard.
+
+    Example:
+        >>> curves = read_scalars("out/sst2/logs")
+        >>> steps, losses = zip(*curves["loss"])
+    """
+    root = os.fspath(log_dir)
+    files = sorted(os.path.join(directory, name) for directory, _, names in tf.io.gfile.walk(root)
+                   for name in names if ".tfevents." in name)
+    scalars: dict[str, dict[int, float]] = {}
+    for path in files:
+        for record in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.HasField("tensor"):
+                    number = float(tf.make_ndarray(value.tensor))
+                elif value.HasField("simple_value"):
+                    number = float(value.simple_value)
+                else:
+                    continue
+                scalars.setdefault(value.tag, {})[int(event.step)] = number
+    return {name: sorted(values.items()) for name, values in scalars.items()}
+
+
 def _to_next_multiple(step: int, every: int) -> int:
     return every - step % every
 
