@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import pathlib
 from typing import Any
 
@@ -24,6 +25,7 @@ from bertzoo.encoders.bert_encoder import BertEncoder
 from bertzoo.io.encoder_weights import assign_encoder_weights, read_encoder_weights
 from bertzoo.io.finetuned import FinetunedModel, save_finetuned
 from bertzoo.io.pretrained import load_pretrained
+from bertzoo.io.run_directory import RunDirectory, update_json_file
 from bertzoo.recipes.default_weights import default_pretrained_dir
 from bertzoo.recipes.tasks import Task, make_task, training_dataset
 from bertzoo.training import Trainer, create_optimizer, describe_batch, resolve_strategy
@@ -46,8 +48,8 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
     Returns:
         The final training figures, with ``eval`` (the official metrics on ``eval``) when given.
     """
-    out_dir = pathlib.Path(output)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = RunDirectory(output)  # gs://...: the trainer writes there, the rest is staged and copied
+    out_dir = run_dir.local
     keras.utils.set_random_seed(seed)
     distribution = resolve_strategy(strategy)
     describe_batch(distribution, global_batch_size)
@@ -85,7 +87,7 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
 
     trainer = Trainer(distribution, build_model, build_optimizer, fine_tuning.loss_fn(),
                       metrics_fn=fine_tuning.metrics_fn(), global_batch_size=global_batch_size,
-                      output_dir=out_dir, steps_per_execution=steps_per_execution,
+                      output_dir=run_dir.location, steps_per_execution=steps_per_execution,
                       accumulation_steps=accumulation_steps, log_every=log_every,
                       checkpoint_every=checkpoint_every, jit_compile=jit_compile,
                       mixed_precision=mixed_precision, deterministic=deterministic, seed=seed, verbose=verbose)
@@ -101,14 +103,16 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
                                label_names=fine_tuning.label_names, settings=fine_tuning.settings())
     if trainer.is_chief:
         save_finetuned(finetuned, out_dir / "model", overwrite=True)
-        _say(verbose, f"wrote {out_dir / 'model'} (bertzoo evaluate / predict read it)")
+        run_dir.publish("model")
+        _say(verbose, f"wrote {run_dir.path('model')} (bertzoo evaluate / predict read it)")
     if eval_examples is not None:
         results = evaluate_examples(fine_tuning, finetuned, eval_examples, out_dir, strategy=distribution,
                                     global_batch_size=global_batch_size, jit_compile=jit_compile,
                                     write=trainer.is_chief, verbose=verbose)
         final = dict(final, eval=results)
         if trainer.is_chief:
-            update_metrics_file(out_dir / "metrics.json", {"eval": results, "eval_file": str(eval)})
+            run_dir.publish("eval_predictions.jsonl", "logs")
+            update_metrics_file(run_dir.path("metrics.json"), {"eval": results, "eval_file": str(eval)})
     return final
 
 
@@ -139,13 +143,9 @@ def write_jsonl(path: pathlib.Path, records: list[dict]) -> None:
             f.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
 
 
-def update_metrics_file(path: pathlib.Path, values: dict) -> None:
-    """Merges ``values`` into the JSON file at ``path`` (atomically)."""
-    metrics = json.loads(path.read_text()) if path.is_file() else {}
-    metrics.update(values)
-    staging = path.with_suffix(".json.tmp")
-    staging.write_text(json.dumps(metrics, indent=2, default=_json_default) + "\n")
-    staging.replace(path)
+def update_metrics_file(path: str | os.PathLike, values: dict) -> None:
+    """Merges ``values`` into the JSON file at ``path`` (local or a URL, atomically)."""
+    update_json_file(os.fspath(path), values, default=_json_default)
 
 
 def _json_default(value):

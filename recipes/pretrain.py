@@ -23,6 +23,7 @@ from bertzoo.data.pretraining_data import create_pretraining_tfrecords, pretrain
 from bertzoo.encoders.bert_encoder import BertEncoder
 from bertzoo.io.pretrained import PretrainedBert, save_pretrained
 from bertzoo.io.pretraining_head_weights import read_pretraining_head_weights
+from bertzoo.io.run_directory import RunDirectory, update_json_file
 from bertzoo.models.bert_pretrainer import BertPretrainer, pretraining_loss_terms, pretraining_metric_terms
 from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
 from bertzoo.training import Trainer, create_optimizer, describe_batch, is_chief, resolve_strategy
@@ -79,8 +80,8 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
         log_every: int = 20, checkpoint_every: int = 100, jit_compile: bool = False,
         mixed_precision: str | None = None, deterministic: bool = False, seed: int = 12345) -> dict:
     """Pretrains a BERT and writes ``output/pretrained`` (bertzoo format) and ``output/metrics.json``."""
-    out_dir = pathlib.Path(output)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = RunDirectory(output)  # gs://...: the trainer writes there, the rest is staged and copied
+    out_dir = run_dir.local
     # Seed first: tf.data's shuffles combine their own seed with TensorFlow's global one, so the
     # data pipeline is reproducible only if the global seed is set before it is built.
     keras.utils.set_random_seed(seed)
@@ -132,7 +133,7 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
 
     trainer = Trainer(distribution, build_model, build_optimizer, pretraining_loss_terms,
                       metrics_fn=pretraining_metric_terms, global_batch_size=global_batch_size,
-                      output_dir=out_dir, steps_per_execution=steps_per_execution,
+                      output_dir=run_dir.location, steps_per_execution=steps_per_execution,
                       accumulation_steps=accumulation_steps, log_every=log_every,
                       checkpoint_every=checkpoint_every, jit_compile=jit_compile,
                       mixed_precision=mixed_precision, deterministic=deterministic, seed=seed)
@@ -152,13 +153,9 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
                                 preprocessor=BertPreprocessor(tokenizer, seq_length=seq_length),
                                 pretraining_weights=read_pretraining_head_weights(model))
         save_pretrained(bundle, out_dir / "pretrained", overwrite=True)
-        metrics_path = out_dir / "metrics.json"
-        metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-        metrics.update(unigram_baseline_accuracy=baseline)
-        staging = metrics_path.with_suffix(".json.tmp")
-        staging.write_text(json.dumps(metrics, indent=2) + "\n")
-        staging.replace(metrics_path)
-        print(f"wrote {out_dir / 'pretrained'} (bertzoo.load_pretrained reads it); "
+        run_dir.publish("pretrained", *(path.name for path in out_dir.glob("vocab*.txt")))
+        update_json_file(run_dir.path("metrics.json"), {"unigram_baseline_accuracy": baseline})
+        print(f"wrote {run_dir.path('pretrained')} (bertzoo.load_pretrained reads it); "
               f"unigram baseline accuracy {baseline:.3f}")
     return final
 

@@ -233,7 +233,7 @@ def test_saved_model_cli_matches_the_golden_description(task, exports, request):
     if request.config.getoption("--update-golden"):
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(description)
-    assert description == golden.read_text(), f"regenerate with pytest --update-golden if the change is intended"
+    assert description == golden.read_text(), "regenerate with pytest --update-golden if the change is intended"
 
 
 def test_versions_and_refusals(model_dirs, tmp_path):

@@ -69,3 +69,34 @@ def test_training_path_runs_on_a_tensorflow_filesystem():
         metrics = json.load(f)
     assert (metrics["resumed_from_step"], metrics["steps"], metrics["steps_this_run"]) == (4, 6, 2)
     assert np.isfinite(final["loss"])
+
+
+def test_recipes_write_their_runs_to_a_tensorflow_filesystem_url(tmp_path):
+    """`--output gs://...`: checkpoints, logs, metrics and the finished model all land under the URL
+    (ram:// stands in for a bucket)."""
+    from bertzoo.cli import main as cli_main
+    from bertzoo.io.finetuned import load_finetuned
+    from bertzoo.io.run_directory import copy_tree
+    from finetune_data import write_task_files, write_tiny_pretrained
+
+    root = "ram://bertzoo-recipe-outputs"
+    assert cli_main(["pretrain", "--output", f"{root}/pretrain", "--steps", "4", "--vocab-size", "300",
+                     "--seq-length", "16", "--global-batch-size", "8", "--dupe-factor", "1",
+                     "--max-predictions-per-seq", "3", "--checkpoint-every", "2", "--strategy", "cpu"]) == 0
+    assert tf.io.gfile.exists(f"{root}/pretrain/checkpoints/ckpt-4.index")
+    assert tf.io.gfile.exists(f"{root}/pretrain/pretrained/model.safetensors")
+    assert tf.io.gfile.exists(f"{root}/pretrain/vocab.txt")
+    with tf.io.gfile.GFile(f"{root}/pretrain/metrics.json") as f:
+        figures = json.load(f)
+    assert figures["steps"] == 4 and "unigram_baseline_accuracy" in figures
+
+    train, evaluation = write_task_files(tmp_path, "classify", n_train=16, n_eval=8)
+    pretrained = write_tiny_pretrained(tmp_path / "pretrained")
+    assert cli_main(["finetune", "--task", "classify", "--pretrained", str(pretrained), "--train", train,
+                     "--eval", evaluation, "--output", f"{root}/finetune", "--epochs", "1", "--seq-length", "16",
+                     "--global-batch-size", "8", "--strategy", "cpu"]) == 0
+    for name in ("model/task.json", "model/encoder/model.safetensors", "eval_predictions.jsonl", "metrics.json"):
+        assert tf.io.gfile.exists(f"{root}/finetune/{name}"), name
+    assert tf.io.gfile.glob(f"{root}/finetune/logs/eval/events.out.tfevents.*")
+    copy_tree(f"{root}/finetune/model", str(tmp_path / "model"))  # and back, to predict with it
+    assert load_finetuned(tmp_path / "model").task == "classify"
