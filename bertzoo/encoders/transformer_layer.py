@@ -54,20 +54,22 @@ class TransformerLayer(keras.layers.Layer):
 
         def dense(units, name, activation=None):
             return keras.layers.Dense(
-                units, activation=activation, name=name,
+                units, activation=activation, dtype=self.dtype_policy, name=name,
                 kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range))
 
         self.query_dense = dense(hidden_size, "query")
         self.key_dense = dense(hidden_size, "key")
         self.value_dense = dense(hidden_size, "value")
-        self.attention_probs_dropout = keras.layers.Dropout(attention_dropout_rate, name="attention_probs_dropout")
+        self.attention_probs_dropout = keras.layers.Dropout(
+            attention_dropout_rate, dtype=self.dtype_policy, name="attention_probs_dropout")
         self.attention_output_dense = dense(hidden_size, "attention_output")
-        self.attention_output_dropout = keras.layers.Dropout(dropout_rate, name="attention_output_dropout")
+        self.attention_output_dropout = keras.layers.Dropout(
+            dropout_rate, dtype=self.dtype_policy, name="attention_output_dropout")
         self.attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, dtype="float32", name="attention_layer_norm")
         self.intermediate_dense = dense(intermediate_size, "intermediate", activation=get_activation(hidden_act))
         self.output_dense = dense(hidden_size, "output")
-        self.output_dropout = keras.layers.Dropout(dropout_rate, name="output_dropout")
+        self.output_dropout = keras.layers.Dropout(dropout_rate, dtype=self.dtype_policy, name="output_dropout")
         self.output_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, dtype="float32", name="output_layer_norm")
 
@@ -81,28 +83,33 @@ class TransformerLayer(keras.layers.Layer):
         self.output_layer_norm.build(hidden_shape)
         self.built = True
 
-    def _split_heads(self, x):
-        batch, length = ops.shape(x)[0], ops.shape(x)[1]
-        return ops.reshape(x, (batch, length, self.num_attention_heads, self.head_size))
-
     def call(self, hidden_states, input_mask, training=None):
         batch, length = ops.shape(hidden_states)[0], ops.shape(hidden_states)[1]
+        # The dense layers run on [batch * length, hidden]: plain 2-D matmuls, which TensorFlow's
+        # graph optimizer fuses with their bias add and activation (a 3-D input would go through
+        # Tensordot's reshapes, which block the fusion: measured 10-20% slower under bfloat16).
+        flat = ops.reshape(hidden_states, (-1, self.hidden_size))
+
+        def split_heads(x):
+            return ops.reshape(x, (batch, length, self.num_attention_heads, self.head_size))
+
         context = dot_product_attention(
-            self._split_heads(self.query_dense(hidden_states)),
-            self._split_heads(self.key_dense(hidden_states)),
-            self._split_heads(self.value_dense(hidden_states)),
+            split_heads(self.query_dense(flat)),
+            split_heads(self.key_dense(flat)),
+            split_heads(self.value_dense(flat)),
             key_mask=input_mask,
             dropout=self.attention_probs_dropout,
             training=training,
         )
-        context = ops.reshape(context, (batch, length, self.hidden_size))
+        context = ops.reshape(context, (-1, self.hidden_size))
         attention_output = self.attention_output_dropout(self.attention_output_dense(context), training=training)
         attention_output = self.attention_layer_norm(
-            ops.cast(hidden_states, "float32") + ops.cast(attention_output, "float32"))
+            ops.cast(flat, "float32") + ops.cast(attention_output, "float32"))
         attention_output_compute = ops.cast(attention_output, self.compute_dtype)
         layer_output = self.output_dense(self.intermediate_dense(attention_output_compute))
         layer_output = self.output_dropout(layer_output, training=training)
         layer_output = self.output_layer_norm(attention_output + ops.cast(layer_output, "float32"))
+        layer_output = ops.reshape(layer_output, (batch, length, self.hidden_size))
         return ops.cast(layer_output, self.compute_dtype)
 
     def compute_output_shape(self, hidden_states_shape, input_mask_shape=None):

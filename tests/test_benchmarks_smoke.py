@@ -1,0 +1,58 @@
+"""`make bench` cannot rot: the benchmark runs end to end on a tiny config (no time is asserted)."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RECORD_FIELDS = {"impl", "task", "config", "batch", "seq_length", "precision", "jit_compile"}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    output = tmp_path_factory.mktemp("bench") / "results.json"
+    # A subprocess, as `make bench` runs it: its own TensorFlow devices and global dtype policy.
+    command = [sys.executable, "-m", "benchmarks.run", "--configs", "tiny", "--batches", "2", "--train-batches", "2",
+               "--seq-length", "16", "--precisions", "float32", "--modes", "graph", "--repeats", "1",
+               "--warmup", "1", "--min-seconds", "0", "--sentences", "32", "--tokenize-batch", "16",
+               "--output", str(output)]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return json.loads(output.read_text()), completed.stdout
+
+
+def test_every_task_and_impl_reports_a_record(results):
+    data, _ = results
+    records = data["records"]
+    kinds = {(r["task"], r["impl"]) for r in records}
+    expected = {(task, impl) for task in ("inference", "train") for impl in ("bertzoo", "keras_hub")}
+    expected |= {("tokenize", "bertzoo"), ("tokenize", "bertzoo_core_ops")}
+    assert expected <= kinds
+    for record in records:
+        assert RECORD_FIELDS <= set(record)
+        rate = record.get("sentences_per_second", record.get("sequences_per_second"))
+        assert rate > 0
+        if record["task"] != "tokenize":
+            assert record["seq_length"] == 16 and record["batch"] == 2 and record["config"] == "tiny"
+            assert record["jit_compile"] is False and record["precision"] == "float32"
+            assert 0 < record["fraction_of_peak"] < 1 and record["flops_per_sequence"] > 0
+
+
+def test_the_json_says_how_the_peak_was_derived(results):
+    data, stdout = results
+    machine = data["machine"]
+    assert machine["peak_gflops"]["float32"] > 0 and "GHz" in machine["peak_derivation"]
+    assert len(machine["load_average_start"]) == 3
+    assert data["command"].startswith("python -m benchmarks.run")
+    assert "| inference | tiny | 2 | float32 |" in stdout
+
+
+def test_torch_is_measured_or_skipped_cleanly(results):
+    data, stdout = results
+    has_torch = any(r["impl"] == "hf_torch" for r in data["records"])
+    assert has_torch or "hf_torch skipped" in stdout
