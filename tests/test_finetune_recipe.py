@@ -73,7 +73,17 @@ def test_mirrored_over_two_cpus_trains_as_one_device(pretrained, tmp_path):
         assert cpu["steps"] == mirrored["steps"] == 6
         assert mirrored["last_logged"]["loss"] == pytest.approx(cpu["last_logged"]["loss"], abs=1e-5), task
         for key, value in cpu["eval"].items():
+            if key in ("pearson", "spearman"):
+                # After half an epoch the regression scores barely spread, so their correlations
+                # magnify 1e-6 differences (thread and all-reduce order) by orders of magnitude; the
+                # scores themselves are compared below instead.
+                continue
             assert mirrored["eval"][key] == pytest.approx(value, abs=1e-4), (task, key)
+        if task == "regression":
+            scores = {strategy: [json.loads(line)["score"] for line in
+                                 (tmp_path / f"{task}_{strategy}" / "eval_predictions.jsonl").read_text().splitlines()]
+                      for strategy in runs}
+            np.testing.assert_allclose(scores["mirrored"], scores["cpu"], atol=1e-4)
 
 
 def test_jit_compiled_fine_tuning_matches(pretrained, tmp_path):

@@ -5,6 +5,7 @@ A tiny random tagger (its head scaled so tags vary from word to word) is compare
 scores within 1e-5; the in-graph word split is compared with `split_words`.
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -35,6 +36,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def finetuned(tmp_path_factory):
+    keras.utils.set_random_seed(0)  # the random encoder, so the tags do not depend on the tests run before
     bert = bertzoo.load_pretrained(write_tiny_pretrained(tmp_path_factory.mktemp("tiny") / "pretrained"),
                                    seq_length=16)
     model = BertTagger(bert.encoder, num_classes=len(LABELS))
