@@ -14,7 +14,6 @@ same dropout (0.1) in training and none in inference.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 from typing import Callable
 
@@ -23,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from bertzoo.config import BertConfig
+from bertzoo.training.trainer import global_dtype_policy
 
 IMPLS = ("bertzoo", "keras_hub", "hf_torch")
 # eager: op by op; graph: tf.function; xla: tf.function(jit_compile=True). Torch runs eager only.
@@ -42,17 +42,6 @@ def torch_available() -> bool:
 def modes_of(impl: str, modes: tuple[str, ...]) -> tuple[str, ...]:
     """The modes ``impl`` runs in, of those asked for (torch: eager, whatever was asked)."""
     return ("eager",) if impl == "hf_torch" else modes
-
-
-@contextlib.contextmanager
-def dtype_policy(precision: str):
-    """Keras's global dtype policy while a model is built (as ``Trainer`` does), then the previous one."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def random_batch(config: BertConfig, batch: int, seq_length: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -76,7 +65,7 @@ def build_encoder(impl: str, config: BertConfig, precision: str):
         import transformers
 
         return transformers.BertModel(_hf_config(config), add_pooling_layer=True).eval()
-    with dtype_policy(precision):
+    with global_dtype_policy(precision):
         if impl == "bertzoo":
             from bertzoo.encoders.bert_encoder import BertEncoder
 
@@ -126,7 +115,7 @@ def _bertzoo_train_step(config, batch, mode, precision) -> Step:
     from bertzoo.models.bert_classifier import BertClassifier, classification_loss_terms
     from bertzoo.training.optimization import create_optimizer
 
-    with dtype_policy(precision):
+    with global_dtype_policy(precision):
         model = BertClassifier(BertEncoder.from_bert_config(config), num_classes=NUM_CLASSES)
     optimizer = create_optimizer(LEARNING_RATE, num_train_steps=10_000, warmup_steps=100)
     loss_terms = classification_loss_terms("single_label")
@@ -155,7 +144,7 @@ def _bertzoo_train_step(config, batch, mode, precision) -> Step:
 def _keras_hub_train_step(config, batch, mode, precision) -> Step:
     import keras_hub
 
-    with dtype_policy(precision):
+    with global_dtype_policy(precision):
         model = keras_hub.models.BertTextClassifier(_keras_hub_backbone(config), num_classes=NUM_CLASSES,
                                                     preprocessor=None)
     optimizer = keras.optimizers.AdamW(LEARNING_RATE, weight_decay=0.01, epsilon=1e-6, global_clipnorm=1.0)

@@ -146,7 +146,7 @@ class Trainer:
             keras.utils.set_random_seed(seed)
 
         with strategy.scope():
-            with _dtype_policy(mixed_precision):
+            with global_dtype_policy(mixed_precision):
                 self.model = build_model()
             optimizer = build_optimizer()
             if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) and not isinstance(
@@ -553,8 +553,8 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 @contextlib.contextmanager
-def _dtype_policy(name: str | None):
-    """Sets Keras's global dtype policy while the model is built, then restores the previous one."""
+def global_dtype_policy(name: str | None):
+    """Sets Keras's global dtype policy (None: leaves it) while a model is built, then restores the previous one."""
     if name is None:
         yield
         return
