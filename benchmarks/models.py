@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bertzoo.config import BertConfig
+from bertzoo.families.bert.bert_config import BertConfig
 from bertzoo.training.trainer import global_dtype_policy
 
 IMPLS = ("bertzoo", "keras_hub", "hf_torch")
@@ -67,7 +67,7 @@ def build_encoder(impl: str, config: BertConfig, precision: str):
         return transformers.BertModel(_hf_config(config), add_pooling_layer=True).eval()
     with global_dtype_policy(precision):
         if impl == "bertzoo":
-            from bertzoo.encoders.bert_encoder import BertEncoder
+            from bertzoo.families.bert.bert_encoder import BertEncoder
 
             return BertEncoder.from_bert_config(config)
         return _keras_hub_backbone(config)
@@ -111,7 +111,7 @@ def build_train_step(impl: str, config: BertConfig, batch: dict[str, np.ndarray]
 
 
 def _bertzoo_train_step(config, batch, mode, precision) -> Step:
-    from bertzoo.encoders.bert_encoder import BertEncoder
+    from bertzoo.families.bert.bert_encoder import BertEncoder
     from bertzoo.models.bert_classifier import BertClassifier, classification_loss_terms
     from bertzoo.training.optimization import create_optimizer
 

@@ -19,7 +19,7 @@ import tensorflow as tf
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 from benchmarks import models
-from bertzoo.config import BertConfig
+from bertzoo.families.bert.bert_config import BertConfig
 
 
 def op_times(step: models.Step, steps: int = 3) -> dict[str, tuple[float, int]]:

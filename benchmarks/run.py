@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 
 from benchmarks import flops, models, timing, tokenization
-from bertzoo.config import BertConfig
+from bertzoo.families.bert.bert_config import BertConfig
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 TASKS = ("inference", "train", "tokenize")

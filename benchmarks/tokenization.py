@@ -72,8 +72,8 @@ def tokenization_step(impl: str, sentences: list[str], seq_length: int, batch_si
 
         return hf_step
 
-    from bertzoo.text.preprocessor import BertPreprocessor
-    from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
+    from bertzoo.families.bert.bert_preprocessor import BertPreprocessor
+    from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
     preprocessor = BertPreprocessor(WordPieceTokenizer(folder / "vocab.txt", lowercase=True), seq_length=seq_length)
     if impl == "bertzoo_core_ops":

@@ -344,7 +344,7 @@ def _run(args: argparse.Namespace) -> None:
                      checkpoint_every=args.checkpoint_every, jit_compile=args.jit_compile,
                      mixed_precision=args.mixed_precision, deterministic=args.deterministic, seed=args.seed)
     elif args.command == "evaluate":
-        from bertzoo.io.finetuned import read_task_manifest
+        from bertzoo.models.finetuned import read_task_manifest
         from bertzoo.recipes import evaluate
 
         task = read_task_manifest(args.model)["task"]

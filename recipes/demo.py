@@ -13,7 +13,7 @@ from __future__ import annotations
 import pathlib
 
 from bertzoo.data.task_readers import read_text_classification
-from bertzoo.io.finetuned import load_finetuned
+from bertzoo.models.finetuned import load_finetuned
 from bertzoo.recipes import finetune
 from bertzoo.recipes.finetune import update_metrics_file
 from bertzoo.recipes.predict import predict_records

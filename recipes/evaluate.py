@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
-from bertzoo.io.finetuned import load_finetuned
+from bertzoo.models.finetuned import load_finetuned
 from bertzoo.recipes.finetune import _say, evaluate_examples, update_metrics_file
 from bertzoo.recipes.tasks import make_task
 from bertzoo.training import describe_batch, resolve_strategy

@@ -16,8 +16,8 @@ import tensorflow as tf
 
 from bertzoo.export.saved_model_export import SERVING_DEFAULT, saved_model
 from bertzoo.export.warmup_requests import read_warmup_requests
-from bertzoo.io.finetuned import ENCODER_DIR, is_finetuned_checkpoint, load_finetuned, read_task_manifest
-from bertzoo.io.pretrained import detect_format, load_pretrained
+from bertzoo.models.finetuned import ENCODER_DIR, is_finetuned_checkpoint, load_finetuned, read_task_manifest
+from bertzoo.pretrained import detect_format, load_pretrained
 from bertzoo.recipes.finetune import _say
 
 FORMATS = ("serving", "hub")

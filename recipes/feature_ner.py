@@ -37,7 +37,8 @@ import numpy as np
 import tensorflow as tf
 
 from bertzoo.features import LayerStrategy, parse_layer_strategy, word_embeddings
-from bertzoo.io.pretrained import PretrainedBert, load_pretrained
+from bertzoo.families.bert.pretrained_bert import PretrainedBert
+from bertzoo.pretrained import load_pretrained
 from bertzoo.metrics.entity_metrics import entity_scores
 from bertzoo.recipes import finetune
 from bertzoo.recipes.default_weights import default_pretrained_dir

@@ -33,7 +33,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bertzoo.features import default_stride, iter_sentence_embeddings, iter_word_embeddings, parse_layer_strategy
-from bertzoo.io.pretrained import load_pretrained
+from bertzoo.pretrained import load_pretrained
 from bertzoo.recipes.default_weights import default_pretrained_dir
 from bertzoo.training import resolve_strategy
 

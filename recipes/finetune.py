@@ -21,11 +21,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from bertzoo.encoders.bert_encoder import BertEncoder
-from bertzoo.io.encoder_weights import assign_encoder_weights, read_encoder_weights
-from bertzoo.io.finetuned import FinetunedModel, save_finetuned
-from bertzoo.io.pretrained import load_pretrained
-from bertzoo.io.run_directory import RunDirectory, update_json_file
+from bertzoo.families.bert.bert_encoder import BertEncoder
+from bertzoo.families.bert.checkpoints.encoder_weights import assign_encoder_weights, read_encoder_weights
+from bertzoo.models.finetuned import FinetunedModel, save_finetuned
+from bertzoo.pretrained import load_pretrained
+from bertzoo.training.run_directory import RunDirectory, update_json_file
 from bertzoo.recipes.default_weights import default_pretrained_dir
 from bertzoo.recipes.tasks import Task, make_task, training_dataset
 from bertzoo.training import Trainer, create_optimizer, describe_batch, resolve_strategy

@@ -13,7 +13,7 @@ import json
 import pathlib
 import sys
 
-from bertzoo.io.finetuned import load_finetuned
+from bertzoo.models.finetuned import load_finetuned
 from bertzoo.recipes.finetune import _say, write_jsonl
 from bertzoo.recipes.tasks import make_task
 from bertzoo.training import describe_batch, resolve_strategy

@@ -18,14 +18,16 @@ from typing import Sequence
 import keras
 import tensorflow as tf
 
-from bertzoo.config import BertConfig, ConfigError
+from bertzoo.families.bert.bert_config import BertConfig, ConfigError
 from bertzoo.data.pretraining_data import create_pretraining_tfrecords, pretraining_dataset
-from bertzoo.encoders.bert_encoder import BertEncoder
-from bertzoo.io.pretrained import PretrainedBert, save_pretrained
-from bertzoo.io.pretraining_head_weights import read_pretraining_head_weights
-from bertzoo.io.run_directory import RunDirectory, update_json_file
-from bertzoo.models.bert_pretrainer import BertPretrainer, pretraining_loss_terms, pretraining_metric_terms
-from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
+from bertzoo.families.bert.bert_encoder import BertEncoder
+from bertzoo.families.bert.pretrained_bert import PretrainedBert
+from bertzoo.pretrained import save_pretrained
+from bertzoo.families.bert.checkpoints.pretraining_head_weights import read_pretraining_head_weights
+from bertzoo.training.run_directory import RunDirectory, update_json_file
+from bertzoo.families.bert.bert_pretrainer import BertPretrainer, pretraining_loss_terms, pretraining_metric_terms
+from bertzoo.text import Vocabulary
+from bertzoo.families.bert import BertPreprocessor, WordPieceTokenizer
 from bertzoo.training import Trainer, create_optimizer, describe_batch, is_chief, resolve_strategy
 from bertzoo.training.memory_estimate import estimate_training_memory
 

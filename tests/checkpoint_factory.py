@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bertzoo.io import weight_names
+from bertzoo.families.bert.checkpoints import weight_names
 
 
 def random_canonical_weights(

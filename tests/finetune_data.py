@@ -9,7 +9,8 @@ import pathlib
 import numpy as np
 
 import bertzoo
-from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
+from bertzoo.text import Vocabulary
+from bertzoo.families.bert import BertPreprocessor, WordPieceTokenizer
 
 FILLER = ["the", "a", "day", "was", "it", "and", "then", "we", "saw", "some", "very", "really", "food", "place"]
 NAMES = ["anna", "boris", "carla", "dmitri"]

@@ -5,9 +5,9 @@ import pathlib
 
 import numpy as np
 
-from bertzoo.io.encoder_weights import read_encoder_weights
-from bertzoo.io.google_checkpoint import write_google_checkpoint
-from bertzoo.io.weight_names import pretraining_head_names
+from bertzoo.families.bert.checkpoints.encoder_weights import read_encoder_weights
+from bertzoo.families.bert.checkpoints.google_checkpoint import write_google_checkpoint
+from bertzoo.families.bert.checkpoints.weight_names import pretraining_head_names
 
 SEQ_LENGTH = 32
 REFERENCE = pathlib.Path(__file__).parent / "data" / "minilm_reference.npz"
@@ -100,7 +100,7 @@ TOP_K = 10
 def pretraining_predictions(bert) -> dict[str, np.ndarray]:
     """Masked-LM logits at MASKED_POSITIONS (top TOP_K ids and values) and next-sentence logits of
     a pretrainer built from ``bert`` (its checkpoint's cls/ heads)."""
-    from bertzoo.io.pretraining_head_weights import pretrainer_from_pretrained
+    from bertzoo.families.bert.checkpoints.pretraining_head_weights import pretrainer_from_pretrained
 
     pretrainer = pretrainer_from_pretrained(bert)
     inputs = bertzoo_inputs(bert)
@@ -117,8 +117,8 @@ def write_hf_pretraining_copy(google_bert, directory: pathlib.Path, minilm_dir: 
     """The same encoder and cls/ heads as a Hugging Face BertForPreTraining directory (gelu_new)."""
     import json
 
-    from bertzoo.io.hf_safetensors import write_hf_safetensors
-    from bertzoo.io.pretraining_head_weights import pretrainer_from_pretrained, read_pretraining_head_weights
+    from bertzoo.families.bert.checkpoints.hf_safetensors import write_hf_safetensors
+    from bertzoo.families.bert.checkpoints.pretraining_head_weights import pretrainer_from_pretrained, read_pretraining_head_weights
 
     directory.mkdir(parents=True, exist_ok=True)
     weights = read_encoder_weights(google_bert.encoder)

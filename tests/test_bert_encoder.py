@@ -9,10 +9,10 @@ import pytest
 import tensorflow as tf
 
 from bertzoo import BertConfig, BertEncoder
-from bertzoo.encoders.attention import dot_product_attention
-from bertzoo.encoders.bert_embeddings import BertEmbeddings
-from bertzoo.encoders.transformer_layer import TransformerLayer
-from bertzoo.io.encoder_weights import read_encoder_weights
+from bertzoo.layers.attention import dot_product_attention
+from bertzoo.families.bert.bert_embeddings import BertEmbeddings
+from bertzoo.layers.transformer_layer import TransformerLayer
+from bertzoo.families.bert.checkpoints.encoder_weights import read_encoder_weights
 from layer_checks import run_layer_checks
 
 TINY = dict(vocab_size=30, hidden_size=8, num_hidden_layers=2, num_attention_heads=2, intermediate_size=16,

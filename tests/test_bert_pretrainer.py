@@ -9,11 +9,11 @@ import pytest
 import tensorflow as tf
 
 from bertzoo import BertEncoder
-from bertzoo.heads.masked_lm_head import MaskedLMHead
-from bertzoo.heads.next_sentence_head import NextSentenceHead
-from bertzoo.io.encoder_weights import WeightMismatchError
-from bertzoo.io.pretraining_head_weights import assign_pretraining_head_weights, read_pretraining_head_weights
-from bertzoo.models.bert_pretrainer import BertPretrainer, pretraining_loss_terms
+from bertzoo.families.bert.masked_lm_head import MaskedLMHead
+from bertzoo.families.bert.next_sentence_head import NextSentenceHead
+from bertzoo.families.bert.checkpoints.encoder_weights import WeightMismatchError
+from bertzoo.families.bert.checkpoints.pretraining_head_weights import assign_pretraining_head_weights, read_pretraining_head_weights
+from bertzoo.families.bert.bert_pretrainer import BertPretrainer, pretraining_loss_terms
 from checkpoint_factory import random_canonical_weights
 from layer_checks import run_layer_checks
 

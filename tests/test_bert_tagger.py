@@ -12,7 +12,7 @@ from bertzoo import BertEncoder
 from bertzoo.data.tagging_data import decode_tags, encode_tagged_sentences, tagging_dataset
 from bertzoo.heads.tagging_head import TaggingHead
 from bertzoo.models.bert_tagger import BertTagger, tagging_loss_terms, tagging_metric_terms
-from bertzoo.text import WordPieceTokenizer
+from bertzoo.families.bert import WordPieceTokenizer
 from bertzoo.training.strategy import resolve_strategy
 from bertzoo.training.trainer import Trainer
 from layer_checks import run_layer_checks

@@ -16,7 +16,8 @@ from tensorflow.core.framework import graph_pb2
 from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
 from bertzoo.export.core_preprocessor import CorePreprocessor
 from bertzoo.export.op_audit import assert_core_ops_only, audit_core_ops
-from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
+from bertzoo.text import Vocabulary
+from bertzoo.families.bert import BertPreprocessor, WordPieceTokenizer
 from bertzoo.text import basic_normalizer as wt
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

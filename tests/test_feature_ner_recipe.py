@@ -13,7 +13,8 @@ import pytest
 import bertzoo
 from bertzoo.cli import main as cli_main
 from bertzoo.recipes.feature_ner import STRATEGIES
-from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
+from bertzoo.text import Vocabulary
+from bertzoo.families.bert import BertPreprocessor, WordPieceTokenizer
 from finetune_data import WORDS, write_conll
 
 HIDDEN = 16

@@ -25,7 +25,8 @@ from bertzoo.features import (
     sentence_embeddings,
     word_embeddings,
 )
-from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
+from bertzoo.text import Vocabulary
+from bertzoo.families.bert import BertPreprocessor, WordPieceTokenizer
 from layer_checks import run_layer_checks
 
 TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "a", "dog", "ran", "in",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bertzoo.cli import main as cli_main
-from bertzoo.io.finetuned import load_finetuned
+from bertzoo.models.finetuned import load_finetuned
 from bertzoo.recipes.predict import predict_records
 from finetune_data import write_task_files, write_tiny_pretrained
 

@@ -8,7 +8,7 @@ import pytest
 import safetensors.numpy
 
 import bertzoo
-from bertzoo.io.finetuned import FinetunedModel, load_finetuned, save_finetuned
+from bertzoo.models.finetuned import FinetunedModel, load_finetuned, save_finetuned
 from bertzoo.models import BertClassifier, BertSpanLabeler, BertTagger
 from finetune_data import write_tiny_pretrained
 

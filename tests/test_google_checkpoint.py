@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bertzoo.io import weight_names
-from bertzoo.io.checkpoint_weights import CheckpointWeights, is_canonical_name
-from bertzoo.io.google_checkpoint import read_google_checkpoint, write_google_checkpoint
+from bertzoo.families.bert.checkpoints import weight_names
+from bertzoo.families.bert.checkpoints.checkpoint_weights import CheckpointWeights, is_canonical_name
+from bertzoo.families.bert.checkpoints.google_checkpoint import read_google_checkpoint, write_google_checkpoint
 from checkpoint_factory import random_canonical_weights
 
 

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from bertzoo import BertEncoder
-from bertzoo.models.bert_pretrainer import BertPretrainer, pretraining_loss_terms, pretraining_metric_terms
+from bertzoo.families.bert.bert_pretrainer import BertPretrainer, pretraining_loss_terms, pretraining_metric_terms
 from bertzoo.training import Trainer, create_optimizer, resolve_strategy
 from test_bert_pretrainer import TINY, pretraining_batch
 

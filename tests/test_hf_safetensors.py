@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import safetensors.numpy
 
-from bertzoo.io import weight_names
-from bertzoo.io.hf_safetensors import read_hf_safetensors, write_hf_safetensors
+from bertzoo.families.bert.checkpoints import weight_names
+from bertzoo.families.bert.checkpoints.hf_safetensors import read_hf_safetensors, write_hf_safetensors
 from checkpoint_factory import random_canonical_weights
 
 POSITION_IDS = np.arange(16, dtype=np.int64)[None, :]

@@ -1,4 +1,4 @@
-"""TF Hub export (bertzoo.export.hub_format) and reading a TF Hub encoder back (bertzoo.io.tf_hub_encoder)."""
+"""TF Hub export (bertzoo.export.hub_format) and reading a TF Hub encoder back (bertzoo.families.bert.checkpoints.tf_hub_encoder)."""
 
 import numpy as np
 import pytest
@@ -9,8 +9,8 @@ import tf_keras
 import bertzoo
 from bertzoo.export.hub_format import export_hub
 from bertzoo.export.op_audit import assert_core_ops_only
-from bertzoo.io.pretrained import UnknownCheckpointFormatError
-from bertzoo.text import BertPreprocessor
+from bertzoo.families import UnknownCheckpointFormatError
+from bertzoo.families.bert import BertPreprocessor
 from finetune_data import write_tiny_pretrained
 
 SEQ_LENGTH = 16

@@ -11,8 +11,8 @@ import keras_hub
 import numpy as np
 import pytest
 
-from bertzoo.io import weight_names
-from bertzoo.io.keras_hub_preset import read_keras_hub_preset
+from bertzoo.families.bert.checkpoints import weight_names
+from bertzoo.families.bert.checkpoints.keras_hub_preset import read_keras_hub_preset
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"word{i}" for i in range(25)]
 NUM_LAYERS, NUM_HEADS, HIDDEN, INTERMEDIATE, MAX_POSITIONS = 2, 2, 8, 16, 16

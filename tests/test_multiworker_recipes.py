@@ -16,7 +16,7 @@ import pytest
 import bertzoo
 from bertzoo.recipes import pretrain
 
-from bertzoo.io.finetuned import load_finetuned
+from bertzoo.models.finetuned import load_finetuned
 from finetune_data import write_task_files, write_tiny_pretrained
 
 FINETUNE = ["--seq-length", "32", "--global-batch-size", "16", "--learning-rate", "3e-3", "--dropout", "0",

@@ -15,7 +15,7 @@ from bertzoo.export.core_word_splitter import CoreWordSplitter, _class_runs
 from bertzoo.export.ner_serving import NerServing
 from bertzoo.export.op_audit import assert_core_ops_only
 from bertzoo.data.tagging_data import entities_with_offsets
-from bertzoo.io.finetuned import FinetunedModel
+from bertzoo.models.finetuned import FinetunedModel
 from bertzoo.metrics.entity_metrics import extract_entities
 from bertzoo.models import BertTagger
 from bertzoo.recipes.predict import predict_records

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from bertzoo.encoders.bert_encoder import BertEncoder
+from bertzoo.families.bert.bert_encoder import BertEncoder
 from bertzoo.training.optimization import (
     BertAdamW,
     WarmupLinearDecay,

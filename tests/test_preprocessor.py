@@ -7,7 +7,7 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bertzoo.text import BertPreprocessor, WordPieceTokenizer
+from bertzoo.families.bert import BertPreprocessor, WordPieceTokenizer
 from tests.reference import google_tokenization as ref
 
 # One word per token: "w7" is token w7, so a text of n words is exactly n pieces.

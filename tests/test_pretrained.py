@@ -9,10 +9,10 @@ import pytest
 
 import bertzoo
 from bertzoo.cli import main as cli_main
-from bertzoo.io.encoder_weights import WeightMismatchError, read_encoder_weights
-from bertzoo.io.google_checkpoint import write_google_checkpoint
-from bertzoo.io.hf_safetensors import write_hf_safetensors
-from bertzoo.io.pretrained import UnknownCheckpointFormatError
+from bertzoo.families.bert.checkpoints.encoder_weights import WeightMismatchError, read_encoder_weights
+from bertzoo.families.bert.checkpoints.google_checkpoint import write_google_checkpoint
+from bertzoo.families.bert.checkpoints.hf_safetensors import write_hf_safetensors
+from bertzoo.families import UnknownCheckpointFormatError
 from checkpoint_factory import random_canonical_weights
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", "##s", "a",

@@ -19,7 +19,7 @@ from bertzoo.data import (
     validate_tfrecords,
 )
 from bertzoo.text.vocabulary import Vocabulary
-from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
+from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
 SEQ_LENGTH = 128
 NUM_SEQUENCES = 2000

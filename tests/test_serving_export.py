@@ -18,7 +18,7 @@ import bertzoo
 from bertzoo.cli import main as cli_main
 from bertzoo.export.saved_model_export import EXPORT_MANIFEST, SERVING_DEFAULT, saved_model
 from bertzoo.export.warmup_requests import read_warmup_requests
-from bertzoo.io.finetuned import FinetunedModel, assign_head_weights, load_finetuned, read_head_weights, save_finetuned
+from bertzoo.models.finetuned import FinetunedModel, assign_head_weights, load_finetuned, read_head_weights, save_finetuned
 from bertzoo.models import BertClassifier, BertSpanLabeler, BertTagger
 from bertzoo.recipes.predict import predict_records
 from bertzoo.recipes.serving_client import grpc_request, rest_request

@@ -18,7 +18,7 @@ UNICODE_CONTEXT = "Le  café\tcrème\n東京タワー is   Über-cool\u202Fsince
 
 @pytest.fixture(scope="module")
 def tokenizer(minilm_dir):
-    from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
+    from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
     return WordPieceTokenizer(minilm_dir / "vocab.txt", lowercase=True)
 

@@ -16,7 +16,7 @@ import tensorflow as tf
 import bertzoo
 from bertzoo.export.op_audit import assert_core_ops_only
 from bertzoo.export.squad_serving import SquadServing
-from bertzoo.io.finetuned import FinetunedModel
+from bertzoo.models.finetuned import FinetunedModel
 from bertzoo.models import BertSpanLabeler
 from bertzoo.recipes.predict import predict_records
 from finetune_data import write_tiny_pretrained

@@ -14,7 +14,7 @@ from bertzoo.data.tagging_data import (
     entities_with_offsets,
     tagging_dataset,
 )
-from bertzoo.text import WordPieceTokenizer
+from bertzoo.families.bert import WordPieceTokenizer
 from bertzoo.text.word_splitter import Word, split_words
 from tests.reference import google_tokenization as ref
 

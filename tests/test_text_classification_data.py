@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from bertzoo.data import batched_dataset, read_text_classification, text_classification_dataset
-from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
+from bertzoo.text import Vocabulary
+from bertzoo.families.bert import BertPreprocessor, WordPieceTokenizer
 
 TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "plot", "the"]
 

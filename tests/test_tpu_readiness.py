@@ -10,8 +10,9 @@ import tensorflow as tf
 
 from bertzoo import BertEncoder
 from bertzoo.data.pretraining_data import create_pretraining_tfrecords, pretraining_dataset
-from bertzoo.models.bert_pretrainer import BertPretrainer, pretraining_loss_terms, pretraining_metric_terms
-from bertzoo.text import Vocabulary, WordPieceTokenizer
+from bertzoo.families.bert.bert_pretrainer import BertPretrainer, pretraining_loss_terms, pretraining_metric_terms
+from bertzoo.text import Vocabulary
+from bertzoo.families.bert import WordPieceTokenizer
 from bertzoo.training import Trainer, create_optimizer, resolve_strategy
 
 WORDS = ["the", "cat", "sat", "on", "mat", "dog", "ran", "far", "and", "then", "slept", "."]
@@ -75,8 +76,8 @@ def test_recipes_write_their_runs_to_a_tensorflow_filesystem_url(tmp_path):
     """`--output gs://...`: checkpoints, logs, metrics and the finished model all land under the URL
     (ram:// stands in for a bucket)."""
     from bertzoo.cli import main as cli_main
-    from bertzoo.io.finetuned import load_finetuned
-    from bertzoo.io.run_directory import copy_tree
+    from bertzoo.models.finetuned import load_finetuned
+    from bertzoo.training.run_directory import copy_tree
     from finetune_data import write_task_files, write_tiny_pretrained
 
     root = "ram://bertzoo-recipe-outputs"

@@ -9,8 +9,9 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bertzoo.text import Vocabulary, WordPieceTokenizer
-from bertzoo.text import wordpiece_tokenizer as wt
+from bertzoo.text import Vocabulary
+from bertzoo.families.bert import WordPieceTokenizer
+from bertzoo.families.bert import wordpiece_tokenizer as wt
 from tests.reference import google_tokenization as ref
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

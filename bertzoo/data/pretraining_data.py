@@ -45,7 +45,7 @@ import tensorflow as tf
 from bertzoo.text.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
-    from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
+    from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
 MASK_RATE = 0.8  # of the chosen tokens: replaced by [MASK]
 RANDOM_RATE = 0.1  # replaced by a random id; the remaining 0.1 stay unchanged

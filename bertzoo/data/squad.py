@@ -42,7 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 if TYPE_CHECKING:
-    from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
+    from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -549,7 +549,7 @@ _PrelimPrediction = collections.namedtuple(
 @functools.lru_cache(maxsize=4)
 def _basic_tokenizer(lowercase: bool) -> WordPieceTokenizer:
     """A tokenizer used only for its BasicTokenizer step (Google's ``get_final_text``)."""
-    from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
+    from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
     return WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]"], lowercase=lowercase)
 

@@ -25,7 +25,7 @@ from bertzoo.metrics.entity_metrics import extract_entities
 
 if TYPE_CHECKING:
     from bertzoo.text.word_splitter import Word
-    from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
+    from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
 __all__ = [
     "TaggingFeatures",

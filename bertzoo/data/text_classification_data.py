@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from bertzoo.data.batching import batched_dataset
 from bertzoo.data.task_readers import TextClassificationData
-from bertzoo.text.preprocessor import BertPreprocessor
+from bertzoo.families.bert.bert_preprocessor import BertPreprocessor
 
 _CHUNK = 1024  # texts per preprocessor call
 

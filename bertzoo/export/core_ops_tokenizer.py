@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from bertzoo.text.basic_normalizer import as_string_batch, with_static_rows
 from bertzoo.text.vocabulary import Vocabulary
-from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer, _WordPieceSettings
+from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer, _WordPieceSettings
 
 __all__ = ["CoreOpsTokenizer"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
-from bertzoo.text.preprocessor import BertPreprocessor, check_seq_length, segment_batches
-from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
+from bertzoo.families.bert.bert_preprocessor import BertPreprocessor, check_seq_length, segment_batches
+from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
 __all__ = ["CorePreprocessor"]
 

@@ -10,7 +10,7 @@ expect, so code written for Google's models runs on ours unchanged:
   ``trainable_variables`` and ``regularization_losses`` (empty) for ``hub.KerasLayer(...,
   trainable=True)``, a ``serving_default`` signature (``encoder_outputs`` flattened to
   ``encoder_outputs_0`` ...), the ``vocab_file`` asset and a ``do_lower_case`` variable.
-  Variables carry TF Model Garden's names and layouts (``bertzoo.io.tf_hub_encoder.HUB_NAMES``),
+  Variables carry TF Model Garden's names and layouts (``bertzoo.families.bert.checkpoints.tf_hub_encoder.HUB_NAMES``),
   so one reader reads ours and Google's; the full ``BertConfig`` is the ``bertzoo_config.json``
   asset (the activation cannot be read from shapes).
 - ``preprocessor/``: ``.tokenize`` (strings ``[batch]`` -> int32 ``[batch, (words), (pieces)]``,
@@ -32,15 +32,15 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from bertzoo.config import BertConfig
-from bertzoo.encoders.activations import get_activation
-from bertzoo.encoders.attention import dot_product_attention
+from bertzoo.families.bert.bert_config import BertConfig
+from bertzoo.layers.activations import get_activation
+from bertzoo.layers.attention import dot_product_attention
 from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
 from bertzoo.export.core_preprocessor import CorePreprocessor
-from bertzoo.io.bertzoo_format import staged_directory
-from bertzoo.io.encoder_weights import read_encoder_weights
-from bertzoo.io.pretrained import PretrainedBert
-from bertzoo.io.tf_hub_encoder import CONFIG_ASSET, hub_weight_name, hub_weight_shape
+from bertzoo.families.bert.checkpoints.bertzoo_format import staged_directory
+from bertzoo.families.bert.checkpoints.encoder_weights import read_encoder_weights
+from bertzoo.families.bert.pretrained_bert import PretrainedBert
+from bertzoo.families.bert.checkpoints.tf_hub_encoder import CONFIG_ASSET, hub_weight_name, hub_weight_shape
 
 __all__ = ["export_hub"]
 

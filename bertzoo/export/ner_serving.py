@@ -19,7 +19,7 @@ import tensorflow as tf
 from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
 from bertzoo.export.core_word_splitter import CoreWordSplitter, code_point_spans
 from bertzoo.metrics.entity_metrics import _split_tag
-from bertzoo.text.preprocessor import check_seq_length
+from bertzoo.families.bert.bert_preprocessor import check_seq_length
 
 __all__ = ["NerServing"]
 

@@ -36,7 +36,7 @@ import keras
 import tensorflow as tf
 
 from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
-from bertzoo.io.finetuned import FinetunedModel
+from bertzoo.models.finetuned import FinetunedModel
 
 __all__ = ["SquadServing"]
 
@@ -125,7 +125,7 @@ class SquadServing(tf.Module):
 
     @classmethod
     def from_finetuned(cls, finetuned: FinetunedModel, name: str | None = None) -> SquadServing:
-        """The serving twin of a fine-tuned SQuAD model (``bertzoo.io.finetuned.FinetunedModel``),
+        """The serving twin of a fine-tuned SQuAD model (``bertzoo.models.finetuned.FinetunedModel``),
         with its tokenizer, sequence length and the task's window and decoding settings."""
         if finetuned.task != "squad":
             raise ValueError(f"SquadServing needs a fine-tuned 'squad' model, got task {finetuned.task!r}.")

@@ -20,7 +20,7 @@ from bertzoo.features.extraction import (
 )
 from bertzoo.features.layer_strategies import LAYER_STRATEGIES, LayerStrategy, combine_layers, parse_layer_strategy
 from bertzoo.features.pooling import SENTENCE_POOLING, WORD_POOLING, l2_normalize, pool_sentence, pool_words
-from bertzoo.features.scalar_mix import ScalarMix
+from bertzoo.layers.scalar_mix import ScalarMix
 
 __all__ = [
     "LAYER_STRATEGIES",

@@ -48,7 +48,7 @@ from bertzoo.features.pooling import SENTENCE_POOLING, WORD_POOLING, l2_normaliz
 from bertzoo.text.word_splitter import split_words
 
 if TYPE_CHECKING:
-    from bertzoo.io.pretrained import PretrainedBert
+    from bertzoo.families.bert.pretrained_bert import PretrainedBert
 
 __all__ = [
     "Windows",

@@ -1,9 +1,10 @@
-"""Heads: contextual vectors -> task outputs. Each head takes the encoder contract's outputs."""
+"""Heads: contextual vectors -> task outputs, for the encoder contract of every family.
+
+Imports shared layers only; never a family, models, training or recipes.
+"""
 
 from bertzoo.heads.classification_head import ClassificationHead
-from bertzoo.heads.masked_lm_head import MaskedLMHead
-from bertzoo.heads.next_sentence_head import NextSentenceHead
 from bertzoo.heads.span_head import SpanHead
 from bertzoo.heads.tagging_head import TaggingHead
 
-__all__ = ["ClassificationHead", "MaskedLMHead", "NextSentenceHead", "SpanHead", "TaggingHead"]
+__all__ = ["ClassificationHead", "SpanHead", "TaggingHead"]

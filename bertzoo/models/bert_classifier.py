@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from bertzoo.encoders.bert_encoder import INPUT_NAMES
+from bertzoo.families.bert.bert_encoder import INPUT_NAMES
 from bertzoo.heads.classification_head import ClassificationHead
-from bertzoo.models.encoder_head_model import EncoderHeadModel
+from bertzoo.layers.encoder_head_model import EncoderHeadModel
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
 

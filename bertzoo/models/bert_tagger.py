@@ -12,9 +12,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from bertzoo.encoders.bert_encoder import INPUT_NAMES, BertEncoder
+from bertzoo.families.bert.bert_encoder import INPUT_NAMES, BertEncoder
 from bertzoo.heads.tagging_head import TaggingHead
-from bertzoo.models.encoder_head_model import EncoderHeadModel
+from bertzoo.layers.encoder_head_model import EncoderHeadModel
 
 LABEL_NAMES = ("label_ids", "label_weights")
 

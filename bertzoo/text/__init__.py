@@ -1,7 +1,6 @@
-"""Raw text -> WordPiece ids -> packed BERT inputs, in-graph (Google's tokenization rules)."""
+"""Text utilities every family shares: Google's basic normalisation (in-graph), word splitting with
+offsets, and vocabularies. Imports no family."""
 
-from bertzoo.text.preprocessor import BertPreprocessor
 from bertzoo.text.vocabulary import Vocabulary
-from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
 
-__all__ = ["BertPreprocessor", "Vocabulary", "WordPieceTokenizer"]
+__all__ = ["Vocabulary"]

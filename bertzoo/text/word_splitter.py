@@ -25,7 +25,7 @@ from __future__ import annotations
 import unicodedata
 from typing import NamedTuple
 
-from bertzoo.text.wordpiece_tokenizer import CJK_RANGES
+from bertzoo.text.basic_normalizer import CJK_RANGES
 
 __all__ = ["Word", "split_words"]
 

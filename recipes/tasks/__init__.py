@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from bertzoo.data.batching import batched_dataset
-from bertzoo.io.pretrained import PretrainedBert
+from bertzoo.families.bert.pretrained_bert import PretrainedBert
 
 CLASSIFICATION_TASKS = ("classify", "pair", "regression", "multilabel")
 TASK_NAMES = CLASSIFICATION_TASKS + ("squad", "ner")

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from bertzoo.data.task_readers import TextClassificationData, read_text_classification
-from bertzoo.io.pretrained import PretrainedBert
+from bertzoo.families.bert.pretrained_bert import PretrainedBert
 from bertzoo.metrics import classification_metrics as metrics
 from bertzoo.models.bert_classifier import BertClassifier, classification_loss_terms, classification_metric_terms
 from bertzoo.data.text_classification_data import encode_texts

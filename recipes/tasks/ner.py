@@ -10,7 +10,7 @@ import numpy as np
 
 from bertzoo.data.tagging_data import decode_tags, encode_tagged_sentences, entities_with_offsets, tag_probabilities
 from bertzoo.data.task_readers import read_conll
-from bertzoo.io.pretrained import PretrainedBert
+from bertzoo.families.bert.pretrained_bert import PretrainedBert
 from bertzoo.metrics.entity_metrics import entity_scores
 from bertzoo.models.bert_tagger import BertTagger, tagging_loss_terms, tagging_metric_terms
 from bertzoo.recipes.tasks import Encoded

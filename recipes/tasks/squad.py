@@ -16,7 +16,7 @@ from bertzoo.data.squad import (
     read_squad_examples,
     squad_example_from_text,
 )
-from bertzoo.io.pretrained import PretrainedBert
+from bertzoo.families.bert.pretrained_bert import PretrainedBert
 from bertzoo.metrics.squad_metrics import squad_v1_evaluate, squad_v2_evaluate
 from bertzoo.models.bert_span_labeler import BertSpanLabeler, span_loss_terms, span_metric_terms
 from bertzoo.recipes.tasks import Encoded

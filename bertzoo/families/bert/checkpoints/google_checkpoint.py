@@ -14,7 +14,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from bertzoo.io.checkpoint_weights import (
+from bertzoo.families.bert.checkpoints.checkpoint_weights import (
     CheckpointWeights,
     as_float32,
     is_canonical_name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from bertzoo.encoders.activations import get_activation
+from bertzoo.layers.activations import get_activation
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")

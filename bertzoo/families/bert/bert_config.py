@@ -13,6 +13,8 @@ import json
 import pathlib
 from typing import Any, Mapping
 
+from bertzoo.errors import ConfigError
+
 # bertzoo's activation names -> description (the encoder maps each to a function).
 ACTIVATIONS = {
     "gelu_erf": "exact GELU, x * Phi(x) with erf (Hugging Face 'gelu')",
@@ -76,10 +78,6 @@ _PRESETS = {
     "base": (12, 768, 12),
     "large": (24, 1024, 16),
 }
-
-
-class ConfigError(ValueError):
-    """A config file or value that bertzoo cannot honour; the message names the field."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,9 +22,10 @@ import keras
 import numpy as np
 import safetensors.numpy
 
-from bertzoo.config import ConfigError
-from bertzoo.io.bertzoo_format import staged_directory
-from bertzoo.io.pretrained import PretrainedBert, load_pretrained, save_pretrained
+from bertzoo.errors import ConfigError
+from bertzoo.families.bert.checkpoints.bertzoo_format import staged_directory
+from bertzoo.families.bert.pretrained_bert import PretrainedBert
+from bertzoo.pretrained import load_pretrained, save_pretrained
 from bertzoo.models.bert_classifier import BertClassifier
 from bertzoo.models.bert_span_labeler import BertSpanLabeler
 from bertzoo.models.bert_tagger import BertTagger

@@ -11,10 +11,10 @@ from typing import Mapping
 
 import numpy as np
 
-from bertzoo.io.encoder_weights import WeightMismatchError
-from bertzoo.io.pretrained import PretrainedBert
-from bertzoo.io.weight_names import MASKED_LM_NAMES, NEXT_SENTENCE_NAMES
-from bertzoo.models.bert_pretrainer import BertPretrainer
+from bertzoo.families.bert.checkpoints.encoder_weights import WeightMismatchError
+from bertzoo.families.bert.pretrained_bert import PretrainedBert
+from bertzoo.families.bert.checkpoints.weight_names import MASKED_LM_NAMES, NEXT_SENTENCE_NAMES
+from bertzoo.families.bert.bert_pretrainer import BertPretrainer
 
 
 def _head_variables(pretrainer: BertPretrainer) -> dict[str, tuple]:

@@ -21,7 +21,7 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
-from bertzoo.io.checkpoint_weights import (
+from bertzoo.families.bert.checkpoints.checkpoint_weights import (
     CheckpointWeights,
     as_float32,
     is_canonical_name,
@@ -94,7 +94,7 @@ def canonical_to_hf_name(canonical_name: str, prefix: str = "") -> tuple[str, bo
     """Translates a canonical name into its Hugging Face name, the inverse of the above.
 
     Args:
-        canonical_name: a name from ``bertzoo.io.weight_names``.
+        canonical_name: a name from ``bertzoo.families.bert.checkpoints.weight_names``.
         prefix: ``""`` (``BertModel`` names) or ``"bert."``; the ``cls.`` heads never take it.
 
     Returns:

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import keras
 from keras import ops
 
-from bertzoo.encoders.bert_embeddings import BertEmbeddings
-from bertzoo.encoders.transformer_layer import TransformerLayer
+from bertzoo.families.bert.bert_embeddings import BertEmbeddings
+from bertzoo.layers.transformer_layer import TransformerLayer
 
 if TYPE_CHECKING:
-    from bertzoo.config import BertConfig
+    from bertzoo.families.bert.bert_config import BertConfig
 
 INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 
@@ -111,7 +111,7 @@ class BertEncoder(keras.Model):
     @property
     def bert_config(self) -> "BertConfig":
         """The architecture as a ``BertConfig`` (casing unknown to the encoder: None)."""
-        from bertzoo.config import BertConfig
+        from bertzoo.families.bert.bert_config import BertConfig
 
         return BertConfig(**{name: getattr(self, name) for name in _CONFIG_FIELDS})
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from bertzoo.text.basic_normalizer import BasicNormalizer, as_string_batch, with_static_rows
-# Still importable from here: word_splitter imports CJK_RANGES, the tests _unicode_tables.
+# Still importable from here: the tests read _unicode_tables.
 from bertzoo.text.basic_normalizer import CJK_RANGES, _unicode_tables  # noqa: F401
 from bertzoo.text.vocabulary import Vocabulary
 

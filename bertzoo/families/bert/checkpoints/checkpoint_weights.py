@@ -1,7 +1,7 @@
 """CheckpointWeights: what every checkpoint reader returns, whatever the source format.
 
 Readers translate their own names and layouts into bertzoo's canonical ones
-(``bertzoo.io.weight_names``), so one function can assign weights into the encoder
+(``bertzoo.families.bert.checkpoints.weight_names``), so one function can assign weights into the encoder
 whatever the file was. This module also holds the small checks the readers share.
 """
 
@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from bertzoo.io import weight_names
+from bertzoo.families.bert.checkpoints import weight_names
 
 _LAYER_NAME_PATTERNS = tuple(
     re.compile("^" + re.escape(template).replace(re.escape("{i}"), r"(0|[1-9][0-9]*)") + "$")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from bertzoo.encoders.activations import get_activation
-from bertzoo.encoders.attention import dot_product_attention
+from bertzoo.layers.activations import get_activation
+from bertzoo.layers.attention import dot_product_attention
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")

@@ -1,4 +1,4 @@
-"""The encoder's activations, by bertzoo's unambiguous names (see ``bertzoo.config.ACTIVATIONS``)."""
+"""The encoder's activations, by bertzoo's unambiguous names (see ``bertzoo.families.bert.bert_config.ACTIVATIONS``)."""
 
 from __future__ import annotations
 

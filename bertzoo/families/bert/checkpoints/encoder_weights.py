@@ -12,8 +12,8 @@ from typing import Mapping
 
 import numpy as np
 
-from bertzoo.encoders.bert_encoder import BertEncoder
-from bertzoo.io.weight_names import LAYER_NAME_TEMPLATES
+from bertzoo.families.bert.bert_encoder import BertEncoder
+from bertzoo.families.bert.checkpoints.weight_names import LAYER_NAME_TEMPLATES
 
 logger = logging.getLogger(__name__)
 

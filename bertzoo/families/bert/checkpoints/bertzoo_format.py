@@ -3,7 +3,7 @@
 A directory holding
 - ``bertzoo.json``: format name and version, the ``BertConfig`` (bertzoo's unambiguous activation
   names) and the tokenizer settings (casing, accents, CJK splitting);
-- ``model.safetensors``: the weights under canonical names (``bertzoo.io.weight_names``), encoder
+- ``model.safetensors``: the weights under canonical names (``bertzoo.families.bert.checkpoints.weight_names``), encoder
   and, when present, pretraining heads; safetensors, so no pickle and memory-mapped reads;
 - ``vocab.txt``: the WordPiece vocabulary, one token per line.
 It is written into a temporary sibling directory and renamed into place, so an interrupted save
@@ -24,7 +24,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 import safetensors.numpy
 
-from bertzoo.config import BertConfig, ConfigError
+from bertzoo.families.bert.bert_config import BertConfig, ConfigError
 
 MANIFEST = "bertzoo.json"
 WEIGHTS = "model.safetensors"

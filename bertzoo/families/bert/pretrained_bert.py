@@ -1,6 +1,6 @@
-"""The pretrained bundle: ``load_pretrained`` reads any supported checkpoint directory into one
-``PretrainedBert`` (config, encoder, tokenizer, preprocessor); ``save_pretrained`` writes bertzoo's
-own format.
+"""BERT's pretrained bundle: ``load_bert`` reads any BERT checkpoint directory into one
+``PretrainedBert`` (config, encoder, tokenizer, preprocessor); ``save_bert`` writes bertzoo's own
+format. ``bertzoo.load_pretrained`` reaches them through the family registry.
 
 Formats are detected from the files a directory holds (never from its name):
 - bertzoo: ``bertzoo.json``;
@@ -21,28 +21,28 @@ import json
 import logging
 import os
 import pathlib
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from bertzoo.config import BertConfig, ConfigError
-from bertzoo.encoders.bert_encoder import BertEncoder
-from bertzoo.io import bertzoo_format
-from bertzoo.io.encoder_weights import assign_encoder_weights, read_encoder_weights
-from bertzoo.io.weight_names import pretraining_head_names
-from bertzoo.text import BertPreprocessor, Vocabulary, WordPieceTokenizer
+from bertzoo.errors import ConfigError
+from bertzoo.families.bert.bert_config import BertConfig
+from bertzoo.families.bert.bert_encoder import BertEncoder
+from bertzoo.families.bert.bert_preprocessor import BertPreprocessor
+from bertzoo.families.bert.checkpoints import bertzoo_format
+from bertzoo.families.bert.checkpoints.encoder_weights import assign_encoder_weights, read_encoder_weights
+from bertzoo.families.bert.checkpoints.weight_names import pretraining_head_names
+from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
+from bertzoo.families.registry import Pretrained, UnknownCheckpointFormatError
+from bertzoo.text import Vocabulary
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("bertzoo", "google", "keras_hub", "hugging_face", "tf_hub")
 
 
-class UnknownCheckpointFormatError(ValueError):
-    """A directory that holds none of the checkpoint formats bertzoo reads."""
-
-
 @dataclasses.dataclass
-class PretrainedBert:
+class PretrainedBert(Pretrained):
     """A pretrained BERT: everything needed to turn raw text into contextual vectors.
 
     Attributes:
@@ -61,6 +61,7 @@ class PretrainedBert:
     encoder: BertEncoder
     tokenizer: WordPieceTokenizer
     preprocessor: BertPreprocessor
+    family: ClassVar[str] = "bert"
     pretraining_weights: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     source: str = ""
     format: str = ""
@@ -88,11 +89,15 @@ class _Contents:
     weights_source: str
 
 
-def detect_format(directory: str | os.PathLike) -> str:
-    """Which of ``FORMATS`` the directory holds, judged by its files."""
-    directory = pathlib.Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"checkpoint directory not found: {directory}")
+LOOKED_FOR = (
+    f"bertzoo ({bertzoo_format.MANIFEST}); Google's release (bert_config.json + bert_model.ckpt.index/"
+    f".data-* + vocab.txt); KerasHub preset (config.json + model.weights.h5 + "
+    f"assets/tokenizer/vocabulary.txt); Hugging Face (config.json + model.safetensors + vocab.txt); TF Hub encoder "
+    f"SavedModel (saved_model.pb + variables/ + assets/vocab.txt)")
+
+
+def bert_format(directory: pathlib.Path) -> str | None:
+    """Which of ``FORMATS`` the directory holds, judged by its files; None when it holds no BERT."""
     names = {path.name for path in directory.iterdir()}
     if bertzoo_format.MANIFEST in names:
         return "bertzoo"
@@ -101,20 +106,27 @@ def detect_format(directory: str | os.PathLike) -> str:
     if "config.json" in names and "model.weights.h5" in names and _is_keras_hub_config(directory / "config.json"):
         return "keras_hub"
     if "config.json" in names and ({"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"} & names):
-        return "hugging_face"
+        return "hugging_face" if _hf_model_type(directory / "config.json") in (None, "bert") else None
     if "saved_model.pb" in names and ((directory / "assets" / "vocab.txt").is_file()
                                       or (directory / "variables").is_dir()):
         return "tf_hub"
-    raise UnknownCheckpointFormatError(
-        f"{directory} holds no checkpoint format bertzoo reads. Looked for: "
-        f"bertzoo ({bertzoo_format.MANIFEST}); Google's release (bert_config.json + bert_model.ckpt.index/"
-        f".data-* + vocab.txt); KerasHub preset (config.json + model.weights.h5 + "
-        f"assets/tokenizer/vocabulary.txt); Hugging Face (config.json + model.safetensors + vocab.txt); TF Hub encoder "
-        f"SavedModel (saved_model.pb + variables/ + assets/vocab.txt). "
-        f"Found: {sorted(names) or 'nothing'}")
+    return None
 
 
-def load_pretrained(path: str | os.PathLike, seq_length: int = 128, do_lower_case: bool | None = None,
+def detect_format(directory: str | os.PathLike) -> str:
+    """Which of ``FORMATS`` the directory holds, judged by its files."""
+    directory = pathlib.Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"checkpoint directory not found: {directory}")
+    found = bert_format(directory)
+    if found is None:
+        raise UnknownCheckpointFormatError(
+            f"{directory} holds no BERT checkpoint format bertzoo reads. Looked for: {LOOKED_FOR}. "
+            f"Found: {sorted(path.name for path in directory.iterdir()) or 'nothing'}")
+    return found
+
+
+def load_bert(path: str | os.PathLike, seq_length: int = 128, do_lower_case: bool | None = None,
                     dtype: Any = None) -> PretrainedBert:
     """Reads a pretrained BERT from a checkpoint directory in any supported format.
 
@@ -171,8 +183,8 @@ def load_pretrained(path: str | os.PathLike, seq_length: int = 128, do_lower_cas
                           format=checkpoint_format, unused_weights=unused)
 
 
-def save_pretrained(bert: PretrainedBert, out_dir: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:
-    """Writes ``bert`` in bertzoo's own format; ``load_pretrained`` reads it back."""
+def save_bert(bert: PretrainedBert, out_dir: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:
+    """Writes ``bert`` in bertzoo's own format; ``load_bert`` reads it back."""
     weights = read_encoder_weights(bert.encoder)
     weights.update(bert.pretraining_weights)
     return bertzoo_format.write_bertzoo_checkpoint(
@@ -190,7 +202,7 @@ def _read_bertzoo(directory: pathlib.Path) -> _Contents:
 
 
 def _read_google(directory: pathlib.Path) -> _Contents:
-    from bertzoo.io.google_checkpoint import read_google_checkpoint
+    from bertzoo.families.bert.checkpoints.google_checkpoint import read_google_checkpoint
 
     config = BertConfig.from_google_json(directory / "bert_config.json")
     checkpoint = read_google_checkpoint(directory)
@@ -200,7 +212,7 @@ def _read_google(directory: pathlib.Path) -> _Contents:
 
 
 def _read_hugging_face(directory: pathlib.Path) -> _Contents:
-    from bertzoo.io.hf_safetensors import read_hf_safetensors
+    from bertzoo.families.bert.checkpoints.hf_safetensors import read_hf_safetensors
 
     config = BertConfig.from_hf_json(directory / "config.json")
     checkpoint = read_hf_safetensors(directory)
@@ -210,7 +222,7 @@ def _read_hugging_face(directory: pathlib.Path) -> _Contents:
 
 
 def _read_keras_hub(directory: pathlib.Path) -> _Contents:
-    from bertzoo.io.keras_hub_preset import read_keras_hub_preset
+    from bertzoo.families.bert.checkpoints.keras_hub_preset import read_keras_hub_preset
 
     preset = read_keras_hub_preset(directory)
     config = BertConfig(**preset.config)
@@ -220,7 +232,7 @@ def _read_keras_hub(directory: pathlib.Path) -> _Contents:
 
 
 def _read_tf_hub(directory: pathlib.Path) -> _Contents:
-    from bertzoo.io.tf_hub_encoder import read_tf_hub_encoder
+    from bertzoo.families.bert.checkpoints.tf_hub_encoder import read_tf_hub_encoder
 
     encoder = read_tf_hub_encoder(directory)
     settings = {} if encoder.lowercase is None else {"lowercase": encoder.lowercase}
@@ -250,6 +262,15 @@ def _hf_tokenizer_settings(directory: pathlib.Path) -> dict[str, Any]:
                 raise ConfigError(f"{path}: field '{source_key}' must be true, false or null, got {value!r}")
             settings[key] = value
     return settings
+
+
+def _hf_model_type(path: pathlib.Path) -> str | None:
+    """A Hugging Face config's ``model_type`` (None when absent or unreadable: the reader reports it)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return data.get("model_type") if isinstance(data, dict) else None
 
 
 def _is_keras_hub_config(path: pathlib.Path) -> bool:

@@ -7,7 +7,7 @@ import keras_hub
 import tensorflow as tf
 
 from bertzoo.text.basic_normalizer import as_string_batch
-from bertzoo.text.wordpiece_tokenizer import WordPieceTokenizer
+from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
 # Packed with this pad value, real tokens (ids >= 0) and padding can be told apart exactly.
 _PACKER_PAD = -1

@@ -25,9 +25,9 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2, trackable_object_graph_pb2
 
-from bertzoo.config import BertConfig, ConfigError
-from bertzoo.io.checkpoint_weights import CheckpointWeights, as_float32
-from bertzoo.io.weight_names import EMBEDDING_NAMES, LAYER_NAME_TEMPLATES, POOLER_NAMES
+from bertzoo.families.bert.bert_config import BertConfig, ConfigError
+from bertzoo.families.bert.checkpoints.checkpoint_weights import CheckpointWeights, as_float32
+from bertzoo.families.bert.checkpoints.weight_names import EMBEDDING_NAMES, LAYER_NAME_TEMPLATES, POOLER_NAMES
 
 __all__ = ["HUB_NAMES", "TfHubEncoder", "hub_weight_name", "hub_weight_shape", "read_tf_hub_encoder"]
 

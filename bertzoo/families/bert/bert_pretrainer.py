@@ -10,10 +10,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from bertzoo.encoders.bert_encoder import INPUT_NAMES, BertEncoder
-from bertzoo.heads.masked_lm_head import MaskedLMHead
-from bertzoo.heads.next_sentence_head import NextSentenceHead
-from bertzoo.models.encoder_head_model import EncoderHeadModel
+from bertzoo.families.bert.bert_encoder import INPUT_NAMES, BertEncoder
+from bertzoo.families.bert.masked_lm_head import MaskedLMHead
+from bertzoo.families.bert.next_sentence_head import NextSentenceHead
+from bertzoo.layers.encoder_head_model import EncoderHeadModel
 
 FEATURE_NAMES = INPUT_NAMES + ("masked_lm_positions",)
 LABEL_NAMES = ("masked_lm_ids", "masked_lm_weights", "next_sentence_labels")

@@ -26,7 +26,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from bertzoo.io.checkpoint_weights import CheckpointWeights, as_float32, require_weights
+from bertzoo.families.bert.checkpoints.checkpoint_weights import CheckpointWeights, as_float32, require_weights
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.weights.h5"

@@ -1,1 +1,0 @@
-"""bertzoo/encoders."""

@@ -1,0 +1,8 @@
+"""Keras building blocks every family shares: the one attention function, the transformer block,
+activations, and ``ScalarMix``. Imports no family."""
+
+from bertzoo.layers.attention import dot_product_attention
+from bertzoo.layers.scalar_mix import ScalarMix
+from bertzoo.layers.transformer_layer import TransformerLayer
+
+__all__ = ["ScalarMix", "TransformerLayer", "dot_product_attention"]
