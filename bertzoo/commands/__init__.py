@@ -1,0 +1,19 @@
+"""The ``bertzoo`` subcommands, one module each: ``add_parser(commands)`` declares its options (argparse
+only, so ``bertzoo --help`` imports no TensorFlow) and ``run(args)`` calls its recipe.
+
+A new subcommand is a module here plus one entry in ``COMMANDS``. Shared option groups live in
+``common``. Imports recipes only inside ``run``.
+"""
+
+# subcommand module names, in the order ``bertzoo --help`` lists them.
+COMMANDS = [
+    "pretrain",
+    "finetune",
+    "evaluate",
+    "predict",
+    "features",
+    "feature_ner",
+    "export",
+    "convert",
+    "demo",
+]

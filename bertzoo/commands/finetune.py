@@ -1,0 +1,63 @@
+"""``bertzoo finetune``: encoder + task head trained from pretrained weights."""
+
+from __future__ import annotations
+
+import argparse
+
+from bertzoo.commands.common import (
+    TASKS,
+    pretrained_options,
+    task_column_options,
+    task_settings,
+    training_options,
+    training_settings,
+)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "finetune", parents=[training_options(), pretrained_options(), task_column_options()],
+        help="fine-tune a pretrained BERT on a labelled task (classification, pairs, regression, "
+             "multi-label, SQuAD, NER)",
+        description="Trains encoder + task head from pretrained weights (AdamW, 10%% warmup, linear decay), "
+                    "writes OUTPUT/model (read by evaluate/predict) and OUTPUT/metrics.json; with --eval, "
+                    "the task's official metric on that file. Rerun the same command to resume.")
+    parser.add_argument("--task", required=True, choices=TASKS,
+                        help="classify: one text; pair: two texts; regression: a score (STS-B); multilabel: "
+                             "several labels per text; squad: extractive QA (SQuAD 1.1/2.0 JSON); ner: "
+                             "CoNLL tagging")
+    parser.add_argument("--train", metavar="FILE", required=True,
+                        help="training file: .tsv/.csv/.jsonl (classification), SQuAD .json, CoNLL (ner)")
+    parser.add_argument("--eval", metavar="FILE", default=None, help="labelled file scored after training")
+    parser.add_argument("--label-names", default=None,
+                        help="comma-separated labels in id order (default: those of --train, sorted)")
+    parser.add_argument("--seq-length", type=int, default=None, help="tokens per example (default 128; squad 384)")
+    parser.add_argument("--epochs", type=float, default=3.0, help="passes over --train (paper: 2 to 4)")
+    parser.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate (paper: 2e-5 to 5e-5)")
+    parser.add_argument("--warmup-fraction", type=float, default=0.1, help="share of steps with linear warmup")
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--layer-decay", type=float, default=None,
+                        help="layer-wise learning-rate decay factor, e.g. 0.9 (default: none)")
+    parser.add_argument("--dropout", type=float, default=0.1, help="dropout before the task head")
+    squad = parser.add_argument_group("squad")
+    squad.add_argument("--doc-stride", type=int, default=128, help="tokens between the starts of context windows")
+    squad.add_argument("--max-query-length", type=int, default=64, help="question tokens kept")
+    squad.add_argument("--n-best-size", type=int, default=20, help="candidate starts/ends per window")
+    squad.add_argument("--max-answer-length", type=int, default=30, help="longest answer, in tokens")
+    squad.add_argument("--null-score-diff-threshold", type=float, default=0.0,
+                       help="SQuAD 2.0: answer nothing when null score - best span score exceeds this")
+    version = squad.add_mutually_exclusive_group()
+    version.add_argument("--squad-v2", dest="version_2", action="store_const", const=True, default=None,
+                         help="SQuAD 2.0 (default: detected from --train)")
+    version.add_argument("--squad-v1", dest="version_2", action="store_const", const=False)
+
+
+def run(args: argparse.Namespace) -> None:
+    from bertzoo.recipes import finetune
+
+    label_names = [name.strip() for name in args.label_names.split(",")] if args.label_names else None
+    finetune.run(task=args.task, train=args.train, eval=args.eval, pretrained=args.pretrained,
+                 settings=task_settings(args.task, args, defaults=True), label_names=label_names,
+                 seq_length=args.seq_length, epochs=args.epochs, learning_rate=args.learning_rate,
+                 warmup_fraction=args.warmup_fraction, weight_decay=args.weight_decay, layer_decay=args.layer_decay,
+                 **training_settings(args))
