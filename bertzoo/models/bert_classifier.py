@@ -1,4 +1,4 @@
-"""BertClassifier: an encoder plus a ClassificationHead, for sentence and sentence-pair tasks."""
+"""BertClassifier: an encoder plus a DenseHead on ``pooled_output``, for sentence and sentence-pair tasks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from bertzoo.families.bert.bert_encoder import INPUT_NAMES
-from bertzoo.heads.classification_head import ClassificationHead
+from bertzoo.heads.dense_head import DenseHead
 from bertzoo.layers.encoder_head_model import EncoderHeadModel
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
@@ -64,7 +64,7 @@ def _check_problem_type(problem_type: str) -> None:
 
 @keras.saving.register_keras_serializable(package="bertzoo")
 class BertClassifier(EncoderHeadModel):
-    """Encoder + ``ClassificationHead`` on ``pooled_output``: one model for single sentences
+    """Encoder + ``DenseHead`` on ``pooled_output``: one model for single sentences
     (spam / not spam), sentence pairs (segment ids 0/1: paraphrase, entailment), multi-label
     (sigmoid per label) and regression (``num_classes=1``, STS-B).
 
@@ -94,7 +94,7 @@ class BertClassifier(EncoderHeadModel):
         self.num_classes = num_classes
         self.problem_type = problem_type
         self.dropout_rate = dropout_rate
-        self.classification_head = ClassificationHead(
+        self.classification_head = DenseHead(
             num_classes=num_classes, hidden_size=encoder.hidden_size, dropout_rate=dropout_rate,
             initializer_range=getattr(encoder, "initializer_range", 0.02), dtype=encoder.dtype_policy,
             name="classification_head")
