@@ -10,6 +10,18 @@ from bertzoo.heads.dense_head import DenseHead
 from bertzoo.layers.encoder_head_model import EncoderHeadModel
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
+POOLINGS = ("pooler", "mean")
+
+
+def pool_sequence(encoded: dict, input_mask, pooling: str):
+    """The sentence vector a head reads: the encoder's ``pooled_output`` (``"pooler"``, BERT's tanh
+    layer on [CLS]) or the mean of ``sequence_output`` over real tokens (``"mean"``, how
+    sentence-transformers checkpoints such as all-MiniLM-L6-v2 were trained to be read)."""
+    if pooling == "pooler":
+        return encoded["pooled_output"]
+    sequence = encoded["sequence_output"]
+    mask = ops.cast(ops.expand_dims(input_mask, -1), sequence.dtype)
+    return ops.sum(sequence * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), ops.cast(1.0, sequence.dtype))
 
 
 def classification_loss_terms(problem_type: str):
@@ -77,6 +89,8 @@ class BertClassifier(EncoderHeadModel):
         num_classes: classes or labels (1 for regression).
         problem_type: ``"single_label"``, ``"multi_label"`` or ``"regression"``.
         dropout_rate: dropout on ``pooled_output`` while training.
+        pooling: ``"pooler"`` (the paper's [CLS] pooler) or ``"mean"`` (masked mean of
+            ``sequence_output``, for sentence-embedding checkpoints); see ``pool_sequence``.
 
     Example:
         >>> classifier = BertClassifier(BertEncoder.from_bert_config(BertConfig.preset("tiny")), num_classes=2)
@@ -85,9 +99,12 @@ class BertClassifier(EncoderHeadModel):
     """
 
     def __init__(self, encoder: keras.Model, num_classes: int, problem_type: str = "single_label",
-                 dropout_rate: float = 0.1, **kwargs):
+                 dropout_rate: float = 0.1, pooling: str = "pooler", **kwargs):
         super().__init__(**kwargs)
         _check_problem_type(problem_type)
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        self.pooling = pooling
         if problem_type == "regression" and num_classes != 1:
             raise ValueError(f"regression predicts one score: num_classes must be 1, got {num_classes}")
         self.encoder = encoder
@@ -101,11 +118,15 @@ class BertClassifier(EncoderHeadModel):
 
     def call(self, inputs, training=None):
         encoded = self.encoder({name: inputs[name] for name in INPUT_NAMES}, training=training)
-        return {"logits": self.classification_head(encoded["pooled_output"], training=training)}
+        pooled = pool_sequence(encoded, inputs["input_mask"], self.pooling)
+        return {"logits": self.classification_head(pooled, training=training)}
 
     def build(self, input_shape=None):
         self.classification_head.build((None, self.encoder.hidden_size))
         self.built = True
 
     def head_config(self) -> dict:
-        return dict(num_classes=self.num_classes, problem_type=self.problem_type, dropout_rate=self.dropout_rate)
+        config = dict(num_classes=self.num_classes, problem_type=self.problem_type, dropout_rate=self.dropout_rate)
+        if self.pooling != "pooler":  # fine-tuned directories of the paper's head keep their old task.json
+            config["pooling"] = self.pooling
+        return config
