@@ -111,6 +111,9 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
                                     write=trainer.is_chief, verbose=verbose)
         final = dict(final, eval=results)
         if trainer.is_chief:
+            if fine_tuning.settings() != finetuned.settings:  # chosen at evaluation (--null-score-diff-threshold auto)
+                update_json_file(os.fspath(out_dir / "model" / "task.json"), {"settings": fine_tuning.settings()})
+                run_dir.publish("model")
             run_dir.publish("eval_predictions.jsonl", "logs")
             update_metrics_file(run_dir.path("metrics.json"), {"eval": results, "eval_file": str(eval)})
     return final

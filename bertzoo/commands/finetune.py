@@ -14,6 +14,15 @@ from bertzoo.commands.common import (
 )
 
 
+def _threshold(value: str) -> float | str:
+    if value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {value!r}") from None
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "finetune", parents=[training_options(), pretrained_options(), task_column_options()],
@@ -44,8 +53,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     squad.add_argument("--max-query-length", type=int, default=64, help="question tokens kept")
     squad.add_argument("--n-best-size", type=int, default=20, help="candidate starts/ends per window")
     squad.add_argument("--max-answer-length", type=int, default=30, help="longest answer, in tokens")
-    squad.add_argument("--null-score-diff-threshold", type=float, default=0.0,
-                       help="SQuAD 2.0: answer nothing when null score - best span score exceeds this")
+    squad.add_argument("--null-score-diff-threshold", type=_threshold, default=0.0,
+                       help="SQuAD 2.0: answer nothing when null score - best span score exceeds this; 'auto': "
+                            "the official evaluation's best-F1 threshold on --eval, kept in the model")
     version = squad.add_mutually_exclusive_group()
     version.add_argument("--squad-v2", dest="version_2", action="store_const", const=True, default=None,
                          help="SQuAD 2.0 (default: detected from --train)")
