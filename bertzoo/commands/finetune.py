@@ -41,8 +41,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--label-names", default=None,
                         help="comma-separated labels in id order (default: those of --train, sorted)")
     parser.add_argument("--seq-length", type=int, default=None, help="tokens per example (default 128; squad 384)")
-    parser.add_argument("--epochs", type=float, default=3.0, help="passes over --train (paper: 2 to 4)")
-    parser.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate (paper: 2e-5 to 5e-5)")
+    parser.add_argument("--epochs", type=float, default=None,
+                        help="passes over --train (default: 3, more on small data until 300 updates, at most 10; "
+                             "paper: 2 to 4)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="peak learning rate (default: 5e-5 * (768 / hidden size)^2 in [2e-5, 3e-4]: 2e-4 for "
+                             "the default MiniLM; paper: 2e-5 to 5e-5)")
+    parser.add_argument("--paper-defaults", action="store_true",
+                        help="the BERT paper's settings: lr 5e-5, 3 epochs, [CLS] pooler, last epoch kept "
+                             "(default: bertzoo's rule, which also works on small data and small models)")
+    parser.add_argument("--search", nargs="?", const="paper", default=None, metavar="GRID",
+                        help="run the paper's dev-set search (lr {5e-5,3e-5,2e-5} x epochs {2,3,4} x batch {16,32}) "
+                             "or a grid given as JSON, e.g. '{\"learning_rate\": [1e-4, 2e-4], \"epochs\": [3]}'; "
+                             "selects on --eval (or 10%% of --train), keeps the best model, tables every trial")
     parser.add_argument("--warmup-fraction", type=float, default=0.1, help="share of steps with linear warmup")
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--layer-decay", type=float, default=None,
@@ -66,8 +77,18 @@ def run(args: argparse.Namespace) -> None:
     from bertzoo.recipes import finetune
 
     label_names = [name.strip() for name in args.label_names.split(",")] if args.label_names else None
+    if args.search is not None:
+        from bertzoo.recipes import finetune_search
+
+        finetune_search.run(grid=finetune_search.parse_grid(args.search), task=args.task, train=args.train,
+                            eval=args.eval, pretrained=args.pretrained,
+                            settings=task_settings(args.task, args, defaults=True), label_names=label_names,
+                            seq_length=args.seq_length, warmup_fraction=args.warmup_fraction,
+                            weight_decay=args.weight_decay, layer_decay=args.layer_decay, **training_settings(args))
+        return
     finetune.run(task=args.task, train=args.train, eval=args.eval, pretrained=args.pretrained,
                  settings=task_settings(args.task, args, defaults=True), label_names=label_names,
                  seq_length=args.seq_length, epochs=args.epochs, learning_rate=args.learning_rate,
+                 paper_defaults=args.paper_defaults,
                  warmup_fraction=args.warmup_fraction, weight_decay=args.weight_decay, layer_decay=args.layer_decay,
                  **training_settings(args))
