@@ -183,7 +183,7 @@ def register_model(name: str, url: str, sha256: str | dict | None = None, format
     with _lock:
         _registered[name.lower()] = entry
     try:
-        catalogue()  # an alias that collides with another entry is reported now, not at first use
+        entries()  # an alias that collides with another entry is reported now, not at first use
     except CatalogueError:
         with _lock:
             del _registered[name.lower()]
@@ -197,34 +197,34 @@ def unregister_model(name: str) -> None:
         _registered.pop(name.lower(), None)
 
 
-def catalogue() -> dict[str, CatalogueEntry]:
+def entries() -> dict[str, CatalogueEntry]:
     """Every entry, by canonical name (families' presets, then ``BERTZOO_MODELS``, then registered)."""
-    entries: dict[str, CatalogueEntry] = {}
+    found: dict[str, CatalogueEntry] = {}
     for family in _family_names():
         for name, data in _family_presets(family).items():
             entry = entry_from_dict(name, data, origin=f"bertzoo.families.{family}.presets")
             if entry.family is None:
                 entry = dataclasses.replace(entry, family=family)
-            if name.lower() in {key.lower() for key in entries}:
+            if name.lower() in {key.lower() for key in found}:
                 raise CatalogueError(f"{entry.origin}: {name!r} is already an entry of "
-                                     f"{entries[_canonical(entries, name)].origin}")
-            entries[name] = entry
+                                     f"{found[_canonical(found, name)].origin}")
+            found[name] = entry
     for entry in _user_file_entries():
-        entries.pop(_canonical(entries, entry.name) or entry.name, None)
-        entries[entry.name] = entry
+        found.pop(_canonical(found, entry.name) or entry.name, None)
+        found[entry.name] = entry
     with _lock:
         registered = list(_registered.values())
     for entry in registered:
-        entries.pop(_canonical(entries, entry.name) or entry.name, None)
-        entries[entry.name] = entry
-    _check_aliases(entries)
-    return entries
+        found.pop(_canonical(found, entry.name) or entry.name, None)
+        found[entry.name] = entry
+    _check_aliases(found)
+    return found
 
 
 def find_entry(name: str) -> CatalogueEntry | None:
     """The entry called ``name`` or having it as an alias (case-insensitive), else None."""
     wanted = name.lower()
-    for entry in catalogue().values():
+    for entry in entries().values():
         if entry.name.lower() == wanted or wanted in (alias.lower() for alias in entry.aliases):
             return entry
     return None
@@ -241,7 +241,7 @@ def get_entry(name: str) -> CatalogueEntry:
 
 def suggestions(name: str) -> str:
     """`` (did you mean ...?)`` for names close to ``name``, or an empty string."""
-    names = [n for entry in catalogue().values() for n in (entry.name, *entry.aliases)]
+    names = [n for entry in entries().values() for n in (entry.name, *entry.aliases)]
     close = difflib.get_close_matches(name, names, n=4, cutoff=0.6)
     return f" (did you mean {', '.join(close)}?)" if close else ""
 

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from bertzoo.hub import handles
-from bertzoo.hub.catalogue import CatalogueEntry, catalogue, entry_from_url, find_entry, suggestions
+from bertzoo.hub.catalogue import CatalogueEntry, entries, entry_from_url, find_entry, suggestions
 from bertzoo.hub.download import fetch_entry
 from bertzoo.hub.errors import UnknownModelError
 
@@ -64,7 +64,7 @@ def resolve(reference: str | os.PathLike) -> ResolvedCheckpoint:
     if handles.is_tf_hub_handle(reference):
         return ResolvedCheckpoint(handles.resolve_tf_hub(reference), kind="tf_hub")
     if scheme in ("http", "https"):
-        entry = next((entry for entry in catalogue().values() if reference in entry.urls), None)
+        entry = next((entry for entry in entries().values() if reference in entry.urls), None)
         if entry is None:
             name = "url-" + hashlib.sha256(reference.encode()).hexdigest()[:16]
             entry = entry_from_url(name, reference, origin=f"URL {reference}")

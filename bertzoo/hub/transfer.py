@@ -36,6 +36,8 @@ from bertzoo.hub import settings
 from bertzoo.hub.errors import ChecksumError, DownloadError, NotEnoughSpaceError
 
 _CHUNK = 1 << 20
+# Bytes per network read: what a cut connection loses of the read in flight, so kept small.
+STREAM_CHUNK = 64 * 1024
 _PERMANENT_STATUS = {400, 401, 403, 404, 405, 410, 451}
 # Room kept free beyond the download itself: a full disk breaks more than this download.
 FREE_SPACE_MARGIN = 64 * 1024 * 1024
@@ -168,7 +170,7 @@ def _stream(response: requests.Response, part: pathlib.Path, start: int, total: 
         with open(part, "r+b" if start else "wb") as out:
             out.seek(start)
             out.truncate()
-            for chunk in response.iter_content(chunk_size=_CHUNK):
+            for chunk in response.iter_content(chunk_size=STREAM_CHUNK):
                 if chunk:
                     out.write(chunk)
                     progress.update(len(chunk))
@@ -254,6 +256,9 @@ def _digests(path: pathlib.Path) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------------------- progress
+_QUIET_BELOW = 8_000_000  # smaller files get only their start line off a terminal
+
+
 class Progress:
     """A tqdm bar on a terminal; plain lines every 10 % otherwise (logs, CI, notebooks' files)."""
 
@@ -276,7 +281,7 @@ class Progress:
         self.done += count
         if self._bar is not None:
             self._bar.update(count)
-        elif self.total:
+        elif self.total and self.total >= _QUIET_BELOW:
             percent = self.done * 100 // self.total
             if percent >= self._next_percent:
                 _say(f"{self.label}: {percent}% ({_megabytes(self.done)} of {_megabytes(self.total)})")
