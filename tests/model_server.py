@@ -21,6 +21,7 @@ class Served:
     cuts_left: int = 0                   # ... this many times
     honour_range: bool = True
     etag: str = ""
+    headers: dict = dataclasses.field(default_factory=dict)  # extra response headers
 
 
 class ModelServer:
@@ -97,6 +98,8 @@ class ModelServer:
                 self.send_header("Content-Length", str(len(body) - start))
                 self.send_header("ETag", served.etag)
                 self.send_header("Accept-Ranges", "bytes")
+                for key, value in served.headers.items():
+                    self.send_header(key, value)
                 if served.goog_md5 is not None:
                     md5 = base64.b64encode(served.goog_md5).decode()
                     self.send_header("x-goog-hash", f"crc32c=AAAAAA==,md5={md5}")

@@ -115,10 +115,10 @@ def resolve_kaggle(handle: str) -> pathlib.Path:
 
     kaggle_handle = handle[len("kaggle://"):] if handle.startswith("kaggle://") else handle
     if settings.offline():
-        from kagglehub.cache import load_from_cache
+        from kagglehub.cache import Cache
         from kagglehub.handle import parse_model_handle
 
-        found = load_from_cache(parse_model_handle(kaggle_handle))
+        found = Cache().load_from_cache(parse_model_handle(kaggle_handle))
         if found is None:
             from kagglehub.config import get_cache_folder
 
