@@ -16,4 +16,7 @@ COMMANDS = [
     "export",
     "convert",
     "demo",
+    "models",
+    "download",
+    "cache",
 ]

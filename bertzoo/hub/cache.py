@@ -189,7 +189,7 @@ class Verification:
 
 def verify(names: Iterable[str] | None = None) -> list[Verification]:
     """Re-hashes every file the markers record; reports missing, resized or changed files."""
-    wanted = {name.lower() for name in names} if names else None
+    wanted = {_canonical_name(name).lower() for name in names} if names else None
     results = []
     for cached in list_cached():
         if wanted is not None and cached.name.lower() not in wanted:
@@ -223,14 +223,7 @@ def verify(names: Iterable[str] | None = None) -> list[Verification]:
 
 def purge(names: Iterable[str] | None = None, *, partial_only: bool = False) -> list[pathlib.Path]:
     """Removes the named entries (all when None; only unfinished downloads with ``partial_only``)."""
-    from bertzoo.hub.catalogue import find_entry
-
-    wanted = None
-    if names:
-        wanted = set()
-        for name in names:
-            entry = find_entry(name)
-            wanted.add((entry.name if entry else name).lower())
+    wanted = {_canonical_name(name).lower() for name in names} if names else None
     removed = []
     for cached in list_cached():
         if wanted is not None and cached.name.lower() not in wanted:
@@ -240,3 +233,11 @@ def purge(names: Iterable[str] | None = None, *, partial_only: bool = False) -> 
         remove_tree(cached.path)
         removed.append(cached.path)
     return removed
+
+
+def _canonical_name(name: str) -> str:
+    """The entry name an alias stands for (``bert-tiny`` -> ``uncased_L-2_H-128_A-2``)."""
+    from bertzoo.hub.catalogue import find_entry
+
+    entry = find_entry(name)
+    return entry.name if entry else name
