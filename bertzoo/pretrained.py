@@ -50,7 +50,9 @@ def load_pretrained(name_or_path: str | os.PathLike, seq_length: int = 128, *, f
     resolved = resolve(name_or_path)
     family = family or resolved.family
     found = detect_family(resolved.directory)[0] if family is None else get_family(family)
-    return found.load(resolved.directory, seq_length=seq_length, **{**resolved.load_options, **options})
+    # An option left at None (``do_lower_case=None``: "no override") keeps the entry's setting.
+    given = {key: value for key, value in options.items() if value is not None or key not in resolved.load_options}
+    return found.load(resolved.directory, seq_length=seq_length, **{**resolved.load_options, **given})
 
 
 def save_pretrained(bundle: Pretrained, out_dir: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:
