@@ -69,7 +69,10 @@ class ModelServer:
                 self._answer(head=False)
 
             def _answer(self, head: bool):
-                path = self.path.split("?")[0].lstrip("/")
+                path = self.path.split("?")[0]
+                if path.startswith("http://"):  # asked as a proxy: the absolute URL's path
+                    path = "/" + path.split("/", 3)[3]
+                path = path.lstrip("/")
                 with server._lock:
                     server.requests.append((self.command, path, self.headers.get("Range")))
                 if server.handler_hook is not None and server.handler_hook(self):

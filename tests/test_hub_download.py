@@ -357,6 +357,11 @@ def test_cache_verify_reports_a_changed_file_and_purge_removes_the_entry(release
         vocab.write(b"X")
     (problem,) = cache.verify(["uncased_L-12_H-768_A-12"])
     assert not problem.ok and "vocab.txt: sha256" in problem.problems[0]
+    from bertzoo.hub.entry_lock import EntryLock
+
+    with EntryLock(cache.lock_path("uncased_L-12_H-768_A-12"), "uncased_L-12_H-768_A-12"):
+        assert cache.purge(["bert-base-uncased"]) == []  # a download holds it: left alone
+    assert folder.exists()
     assert cache.purge(["bert-base-uncased"]) == [folder]
     assert not folder.exists() and cache.list_cached() == []
 
@@ -399,3 +404,27 @@ def test_unknown_name_suggests_close_ones(home):
         bertzoo.load_pretrained("bert-base-uncase")
     with pytest.raises(FileNotFoundError, match="checkpoint directory not found: ./no/such/dir"):
         bertzoo.load_pretrained("./no/such/dir")
+
+
+def test_downloads_go_through_the_proxy_the_environment_names(release, server, home, monkeypatch):
+    _, archive = release
+    server.add(BASE_PATH, archive)
+    monkeypatch.setenv("BERTZOO_MIRROR", "http://bert-mirror.invalid/")  # resolvable only by the proxy
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.setenv("http_proxy", server.url)
+    assert bertzoo.download("bert-base-uncased") == cache.entry_dir("uncased_L-12_H-768_A-12")
+    assert server.count(BASE_PATH) == 1
+
+
+def test_ca_bundle_comes_from_the_usual_variables(monkeypatch, tmp_path):
+    from bertzoo.hub import settings
+
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    assert settings.ca_bundle() is True
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "site.pem"))
+    assert settings.ca_bundle() == str(tmp_path / "site.pem")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "requests.pem"))
+    assert settings.ca_bundle() == str(tmp_path / "requests.pem")

@@ -24,6 +24,7 @@ import json
 import os
 import pathlib
 import shutil
+import sys
 from typing import Any, Iterable
 
 from bertzoo.hub import settings
@@ -224,13 +225,27 @@ def verify(names: Iterable[str] | None = None) -> list[Verification]:
 def purge(names: Iterable[str] | None = None, *, partial_only: bool = False) -> list[pathlib.Path]:
     """Removes the named entries (all when None; only unfinished downloads with ``partial_only``)."""
     wanted = {_canonical_name(name).lower() for name in names} if names else None
+    import filelock
+
     removed = []
     for cached in list_cached():
         if wanted is not None and cached.name.lower() not in wanted:
             continue
         if partial_only and cached.state != "partial":
             continue
-        remove_tree(cached.path)
+        # Never pull an entry from under a download in progress: its lock must be free.
+        path = lock_path(cached.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(path), thread_local=False, is_singleton=False)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            print(f"bertzoo: {cached.name} is being downloaded by another process; not removed", file=sys.stderr)
+            continue
+        try:
+            remove_tree(cached.path)
+        finally:
+            lock.release()
         removed.append(cached.path)
     return removed
 
