@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import time
 import zipfile
 
 import numpy as np
@@ -20,7 +21,7 @@ import pytest
 import bertzoo
 from bertzoo import hub
 from bertzoo.hub import cache
-from hub_fixtures import TEXTS, clean_environment, encode, write_google_release
+from hub_fixtures import clean_environment, encode, write_google_release
 from model_server import ModelServer, zip_directory
 
 transfer = importlib.import_module("bertzoo.hub.transfer")
@@ -262,40 +263,40 @@ def test_an_entry_with_missing_files_does_not_count_and_is_downloaded_again(rele
 
 
 _DOWNLOADER = textwrap.dedent("""
-    import sys
+    import pathlib, sys
     import bertzoo
+    pathlib.Path(sys.argv[2]).touch()  # imports done: about to download
     print(bertzoo.download(sys.argv[1]))
 """)
 
 
 def test_two_processes_downloading_one_entry_both_succeed_with_one_transfer(release, server, home, monkeypatch):
     _, archive = release
-    # Slow the transfer down (many small cuts would not do: one chunk per connection) by serving a
-    # larger body: the first process holds the lock while the second starts and waits.
     server.add(BASE_PATH, archive)
     mirror(monkeypatch, server)
-    gate = home.parent / "gate.py"
-    gate.write_text(_DOWNLOADER)
-    environment = dict(os.environ, PYTHONPATH=str(TESTS))
-    original_sleep_hook = server.handler_hook
+    script = home.parent / "downloader.py"
+    script.write_text(_DOWNLOADER)
+    ready = [home.parent / f"ready-{index}" for index in range(2)]
 
-    import threading
-    import time
-
-    def slow(handler):
-        time.sleep(1.5)  # both processes are running before the first transfer ends
+    def hold_until_both_started(handler):
+        # The first transfer ends only once both processes are past their imports (plus a second),
+        # so the second one finds the entry locked and waits.
+        deadline = time.monotonic() + 60
+        while not all(path.exists() for path in ready) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
         return False
 
-    server.handler_hook = slow
-    processes = [subprocess.Popen([sys.executable, str(gate), "bert-base-uncased"], env=environment,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    results = [process.communicate(timeout=120) for process in processes]
-    server.handler_hook = original_sleep_hook
+    server.handler_hook = hold_until_both_started
+    environment = dict(os.environ, PYTHONPATH=str(TESTS))
+    processes = [subprocess.Popen([sys.executable, str(script), "bert-base-uncased", str(path)], env=environment,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for path in ready]
+    results = [process.communicate(timeout=180) for process in processes]
+    server.handler_hook = None
     assert all(process.returncode == 0 for process in processes), results
-    folders = {out.strip() for out, _ in results}
-    assert folders == {str(cache.entry_dir("uncased_L-12_H-768_A-12"))}
+    assert {out.strip() for out, _ in results} == {str(cache.entry_dir("uncased_L-12_H-768_A-12"))}
     assert server.count(BASE_PATH) == 1
-    assert sum("waiting for uncased_L-12_H-768_A-12" in err for _, err in results) == 1
+    assert sum("waiting for uncased_L-12_H-768_A-12: process" in err for _, err in results) == 1
 
 
 _CRASHER = textwrap.dedent("""

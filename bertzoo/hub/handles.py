@@ -21,7 +21,6 @@ import hashlib
 import os
 import pathlib
 import re
-from urllib.parse import urlparse
 
 from bertzoo.hub import cache, settings
 from bertzoo.hub.entry_lock import EntryLock
@@ -32,8 +31,6 @@ HF_PATTERNS = ["config.json", "vocab.txt", "tokenizer_config.json", "special_tok
                "model.safetensors.index.json"]
 TF_HUB_PREFIXES = ("https://tfhub.dev/", "http://tfhub.dev/", "https://www.kaggle.com/models/",
                    "https://kaggle.com/models/")
-_HTTP_SCHEMES = ("http", "https")
-_OWN_SCHEMES = ("hf", "kaggle", "file")
 _KERAS_HUB_PRESET = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 
 
