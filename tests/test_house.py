@@ -151,6 +151,15 @@ def test_a_hugging_face_directory_of_another_model_type_is_not_read_as_bert(tmp_
     assert bert_format(tmp_path) is None
 
 
+def test_a_bertzoo_manifest_of_another_family_is_not_read_as_bert(tmp_path):
+    from bertzoo.families.bert.pretrained_bert import bert_format
+
+    (tmp_path / "bertzoo.json").write_text('{"format": "bertzoo", "family": "gpt"}')
+    assert bert_format(tmp_path) is None
+    (tmp_path / "bertzoo.json").write_text('{"format": "bertzoo", "family": "bert"}')
+    assert bert_format(tmp_path) == "bertzoo"
+
+
 def test_directories_written_before_the_move_still_load():
     expected = np.load(LEGACY / "expected_outputs.npz")
     texts = [str(text) for text in expected["texts"]]
