@@ -85,3 +85,11 @@ def test_gradual_unfreezing_trains_one_more_group_each_epoch():
     assert moved(start, snapshots[0]) == [0, 0, 0, 0, 0, 0, 1, 1]
     assert moved(snapshots[0], snapshots[1]) == [0, 0, 0, 0, 1, 1, 1, 1]
     assert moved(snapshots[1], snapshots[2]) == [0, 0, 1, 1, 1, 1, 1, 1]
+
+
+def test_gradual_unfreezing_builds_a_plain_optimizer_on_every_group():
+    model, groups = _groups()
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    x = np.ones((8, 3), np.float32)
+    model.fit(x, x, epochs=2, batch_size=4, callbacks=[GradualUnfreezing(groups, verbose=False)], verbose=0)
+    assert len(model.optimizer._trainable_variables) == 8

@@ -32,6 +32,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--drop-mult", type=float, default=0.5, help="scales every dropout (fastai's drop_mult)")
     parser.add_argument("--seq-length", type=int, default=64)
     parser.add_argument("--global-batch-size", type=int, default=32)
+    parser.add_argument("--labelled", type=int, default=None,
+                        help="train the classifier on this many labelled rows only (the language model still "
+                             "fine-tunes on every --train text)")
     parser.add_argument("--baseline", action="store_true",
                         help="also train the same classifier from scratch and report its accuracy")
     parser.add_argument("--seed", type=int, default=12345)
@@ -46,5 +49,6 @@ def run(args: argparse.Namespace) -> None:
                label_column=args.label_column, size=args.size, pretrain_epochs=args.pretrain_epochs,
                lm_epochs=args.lm_epochs, classifier_epochs=args.classifier_epochs, learning_rate=args.learning_rate,
                classifier_learning_rate=args.classifier_learning_rate, drop_mult=args.drop_mult,
-               seq_length=args.seq_length, global_batch_size=args.global_batch_size, baseline=args.baseline,
+               seq_length=args.seq_length, global_batch_size=args.global_batch_size, labelled=args.labelled,
+               baseline=args.baseline,
                seed=args.seed)

@@ -135,6 +135,18 @@ class GradualUnfreezing(keras.callbacks.Callback):
             self.model.make_train_function(force=True)
 
     def on_train_begin(self, logs=None):
+        # The optimizer must know every group's variables before any is frozen: Keras builds it on
+        # the first step's trainable variables otherwise, and cannot update the others later.
+        variables = [v for group in self.groups for layer in group for v in layer.trainable_weights]
+        optimizer = self.model.optimizer
+        if not optimizer.built:
+            optimizer.build(variables)
+        else:
+            known = {id(v) for v in optimizer._trainable_variables}
+            missing = [v.path for v in variables if id(v) not in known]
+            if missing:
+                raise ValueError(f"GradualUnfreezing: the optimizer was built without {missing[:3]}... "
+                                 "build it on every group's variables first (discriminative_optimizer does)")
         self.set_unfrozen(1)
 
     def on_epoch_begin(self, epoch, logs=None):
