@@ -15,5 +15,6 @@ COMMANDS = [
     "feature_ner",
     "export",
     "convert",
+    "ulmfit",
     "demo",
 ]
