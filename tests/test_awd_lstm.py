@@ -174,3 +174,17 @@ def test_dropouts_are_what_they_claim():
         WeightDroppedLSTM(4, weight_dropout=1.0)
     with pytest.raises(ConfigError, match="field 'input_dropout' must be in"):
         AwdLstmConfig(vocab_size=10, input_dropout=1.5)
+
+
+@pytest.mark.parity
+def test_a_fastai_pth_directory_loads_with_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    state = fastai_state_dict(5)
+    torch.save({"model": {name: torch.from_numpy(value) for name, value in state.items()}, "opt": {}},
+               tmp_path / "lstm_fwd.pth")
+    (tmp_path / "lstm_fwd.pkl").write_bytes(pickle.dumps(VOCAB))
+    bundle = bertzoo.load_pretrained(tmp_path, seq_length=12)
+    assert (bundle.family, bundle.format) == ("awd_lstm", "fastai")
+    inputs = bundle.preprocessor(["the cat sat on the mat ."])
+    expected = awd_lstm_forward(state, inputs["input_word_ids"])[-1]
+    np.testing.assert_allclose(np.asarray(bundle.encoder(inputs)["sequence_output"]), expected, atol=1e-5)
