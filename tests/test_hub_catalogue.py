@@ -76,12 +76,18 @@ def test_every_familys_presets_are_collected(home, monkeypatch):
     from bertzoo.families import registry
     from bertzoo.hub import catalogue
 
-    presets = {"toy-model": {"family": "toy", "format": "toy_format", "files": {"weights.bin": "https://x/w.bin"},
+    # Every family folder with a presets.py contributes, whatever its name.
+    with_presets = {path.parent.name for path in catalogue._FAMILIES.glob("*/presets.py")}
+    assert "bert" in with_presets and with_presets <= set(registry.family_names())
+    assert {entry.family for entry in hub.entries().values()} == with_presets
+    before = len(hub.entries())
+    # A family living outside bertzoo adds its entries beside its register_family.
+    presets = {"toy-model": {"format": "toy_format", "files": {"weights.bin": "https://x/w.bin"},
                              "aliases": ["toy"], "description": "a toy"}}
-    monkeypatch.setattr(registry, "family_names", lambda: ["bert", "toy"])
-    monkeypatch.setitem(catalogue._preset_modules, "toy", presets)
+    monkeypatch.setattr(catalogue, "_plugin_presets", {})
+    hub.register_presets("toy", presets)
     assert hub.get_entry("TOY").name == "toy-model" and hub.get_entry("toy").family == "toy"
-    assert len(hub.entries()) == 34
+    assert len(hub.entries()) == before + 1
 
 
 @pytest.mark.parametrize("data, message", [

@@ -46,7 +46,15 @@ A ``BERTZOO_MODELS`` object has at least ``name`` and ``url`` (``url`` becomes `
 names a zip / tar, else ``files``); ``register_model(name, url, sha256=None, format=None, **card)``.
 """
 
-from bertzoo.hub.catalogue import CatalogueEntry, entries, find_entry, get_entry, register_model, unregister_model
+from bertzoo.hub.catalogue import (
+    CatalogueEntry,
+    entries,
+    find_entry,
+    get_entry,
+    register_model,
+    register_presets,
+    unregister_model,
+)
 from bertzoo.hub.download import download, fetch_entry
 from bertzoo.hub.errors import (
     CatalogueError,
@@ -62,5 +70,5 @@ from bertzoo.hub.resolve import ResolvedCheckpoint, resolve
 
 __all__ = ["CatalogueEntry", "CatalogueError", "ChecksumError", "DamagedArchiveError", "DownloadError",
            "NotEnoughSpaceError", "OfflineError", "ResolvedCheckpoint", "UnknownModelError", "UnsafeArchiveError",
-           "download", "entries", "fetch_entry", "find_entry", "get_entry", "register_model", "resolve",
+           "download", "entries", "fetch_entry", "find_entry", "get_entry", "register_model", "register_presets", "resolve",
            "unregister_model"]

@@ -111,12 +111,12 @@ def file_digest(path: pathlib.Path, algorithm: str = "sha256") -> str:
 def write_marker(directory: pathlib.Path, entry: CatalogueEntry, *, files: dict[str, dict[str, Any]],
                  source: dict[str, Any]) -> None:
     """Records what was downloaded, its checksums and where from; written last, atomically."""
-    from bertzoo import __version__
+    import bertzoo  # the package root: its version only
 
     marker = {
         "name": entry.name, "family": entry.family, "format": entry.format, "source": source,
         "files": files, "completed": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "bertzoo_version": __version__,
+        "bertzoo_version": bertzoo.__version__,
     }
     temporary = directory / f"{MARKER}.tmp"
     temporary.write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n", encoding="utf-8")

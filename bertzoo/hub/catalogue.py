@@ -1,8 +1,8 @@
 """The catalogue: every downloadable model bertzoo knows by name, as data.
 
 Entries come from three places, later ones replacing earlier ones of the same name:
-1. each family's ``bertzoo/families/<family>/presets.py`` (``PRESETS``), for every family in
-   ``bertzoo.families.registry.family_names()`` that has one;
+1. each family's ``bertzoo/families/<family>/presets.py`` (``PRESETS``), for every family folder
+   that has one, and ``register_presets(family, PRESETS)`` for families living outside bertzoo;
 2. the JSON file named by ``BERTZOO_MODELS`` (a list of objects with at least ``name`` and ``url``);
 3. ``register_model(...)`` calls in this process.
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
 import importlib.util
 import json
 import os
@@ -261,34 +260,45 @@ def _check_aliases(entries: dict[str, CatalogueEntry]) -> None:
             owner[key] = entry.name
 
 
-def _family_names() -> list[str]:
-    from bertzoo.families.registry import family_names
+_FAMILIES = pathlib.Path(__file__).resolve().parent.parent / "families"
+_plugin_presets: dict[str, dict[str, dict]] = {}
 
-    return family_names()
+
+def register_presets(family: str, presets: dict[str, dict]) -> None:
+    """Adds the catalogue entries of a family that lives outside bertzoo (beside its ``register_family``)."""
+    if not isinstance(presets, dict):
+        raise CatalogueError(f"presets of family {family!r}: expected a dict name -> entry")
+    with _lock:
+        _plugin_presets[family] = dict(presets)
+
+
+def _family_names() -> list[str]:
+    """Families with catalogue entries: every family folder holding ``presets.py``, then plug-ins.
+
+    The folders are read directly (each family is one folder, registered once; tests/test_house.py
+    checks that), so the gate does not import the family registry: families sit above the hub.
+    """
+    built_in = sorted(path.parent.name for path in _FAMILIES.glob("*/presets.py"))
+    with _lock:
+        plugins = sorted(set(_plugin_presets) - set(built_in))
+    return built_in + plugins
 
 
 def _family_presets(family: str) -> dict[str, dict]:
-    """A family's ``PRESETS`` (empty when it has none), read without importing the family's network code."""
+    """A family's ``PRESETS``, read without importing the family's package (which imports TensorFlow)."""
+    with _lock:
+        if family in _plugin_presets:
+            return _plugin_presets[family]
     if family in _preset_modules:
         return _preset_modules[family]
     module_name = f"bertzoo.families.{family}.presets"
-    path = pathlib.Path(__file__).resolve().parent.parent / "families" / family / "presets.py"
     if module_name in sys.modules:
         module = sys.modules[module_name]
-    elif path.is_file():
-        # Load the data file on its own: importing the family's package would import TensorFlow.
-        spec = importlib.util.spec_from_file_location(module_name, path)
+    else:
+        spec = importlib.util.spec_from_file_location(module_name, _FAMILIES / family / "presets.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-    else:  # a family registered from outside bertzoo: its presets sit beside its loader
-        from bertzoo.families.registry import get_family
-
-        package = get_family(family).load.__module__.rpartition(".")[0]
-        try:
-            module = importlib.import_module(f"{package}.presets") if package else None
-        except ModuleNotFoundError:
-            module = None
-    presets = getattr(module, "PRESETS", {}) if module is not None else {}
+    presets = getattr(module, "PRESETS", None)
     if not isinstance(presets, dict):
         raise CatalogueError(f"{module_name}: PRESETS must be a dict name -> entry")
     _preset_modules[family] = presets
