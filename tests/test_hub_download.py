@@ -429,3 +429,25 @@ def test_ca_bundle_comes_from_the_usual_variables(monkeypatch, tmp_path):
     assert settings.ca_bundle() == str(tmp_path / "site.pem")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "requests.pem"))
     assert settings.ca_bundle() == str(tmp_path / "requests.pem")
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise(monkeypatch, capsys):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    progress = transfer.Progress("model.zip", 20_000_000, 0)
+    progress.update(20_000_000)
+    progress.close()
+    drawn = terminal.getvalue()
+    assert drawn.startswith("\rmodel.zip:") and "|" in drawn and "19.1M" in drawn  # a tqdm bar, redrawn in place
+    monkeypatch.undo()
+    progress = transfer.Progress("model.zip", 20_000_000, 5_000_000)
+    for _ in range(3):
+        progress.update(5_000_000)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["bertzoo: downloading model.zip (20.0 MB, resuming at 5.0 MB)",
+                     "bertzoo: model.zip: 50% (10.0 MB of 20.0 MB)", "bertzoo: model.zip: 75% (15.0 MB of 20.0 MB)",
+                     "bertzoo: model.zip: 100% (20.0 MB of 20.0 MB)"]
