@@ -387,7 +387,8 @@ def test_mirror_replaces_googles_base_url_and_other_hosts_by_pairs(monkeypatch):
     monkeypatch.setenv("BERTZOO_MIRROR", "http://mirror.local/bert")
     assert settings.mirrored(google) == "http://mirror.local/bert/2018_10_18/uncased_L-12_H-768_A-12.zip"
     assert settings.mirrored("https://example.com/x.zip") == "https://example.com/x.zip"
-    monkeypatch.setenv("BERTZOO_MIRROR", "http://m/g/, https://openaipublic.blob.core.windows.net/gpt-2/=http://m/gpt2/")
+    monkeypatch.setenv("BERTZOO_MIRROR",
+                       "http://m/g/, https://openaipublic.blob.core.windows.net/gpt-2/=http://m/gpt2/")
     assert settings.mirrored(google).startswith("http://m/g/2018_10_18/")
     assert settings.mirrored("https://openaipublic.blob.core.windows.net/gpt-2/models/124M/hparams.json") == \
         "http://m/gpt2/models/124M/hparams.json"

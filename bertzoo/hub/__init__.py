@@ -44,6 +44,9 @@ the same keys in ``BERTZOO_MODELS`` objects and ``register_model`` keywords)::
 
 A ``BERTZOO_MODELS`` object has at least ``name`` and ``url`` (``url`` becomes ``archive`` when it
 names a zip / tar, else ``files``); ``register_model(name, url, sha256=None, format=None, **card)``.
+The catalogue reads every ``bertzoo/families/*/presets.py`` as a data file (without importing the
+family, so ``bertzoo models`` needs no TensorFlow); a family living outside bertzoo calls
+``register_presets(family, PRESETS)`` beside its ``register_family``.
 """
 
 from bertzoo.hub.catalogue import (
@@ -70,5 +73,6 @@ from bertzoo.hub.resolve import ResolvedCheckpoint, resolve
 
 __all__ = ["CatalogueEntry", "CatalogueError", "ChecksumError", "DamagedArchiveError", "DownloadError",
            "NotEnoughSpaceError", "OfflineError", "ResolvedCheckpoint", "UnknownModelError", "UnsafeArchiveError",
-           "download", "entries", "fetch_entry", "find_entry", "get_entry", "register_model", "register_presets", "resolve",
+           "download", "entries", "fetch_entry", "find_entry", "get_entry", "register_model", "register_presets",
+           "resolve",
            "unregister_model"]

@@ -52,9 +52,10 @@ def fetch_entry(entry: CatalogueEntry, *, force: bool = False) -> pathlib.Path:
             built, source = _build_archive(entry, staging) if entry.archive else _build_files(entry, staging)
             missing = cache.missing_files(built, cache.required_patterns(entry))
             if missing:
+                found = sorted(path.relative_to(built).as_posix() for path in built.rglob("*") if path.is_file())
                 raise DamagedArchiveError(
                     f"{entry.name}: the download lacks files its format ({entry.format or 'declared'}) needs: "
-                    f"{', '.join(missing)}; found {sorted(p.relative_to(built).as_posix() for p in built.rglob('*') if p.is_file())[:20]}")
+                    f"{', '.join(missing)}; found {found[:20]}")
             cache.write_marker(built, entry, files=cache.describe_files(built), source=source)
             target = cache.entry_dir(entry.name)
             if target.exists():  # an incomplete or forced-over copy: swap it out, then remove it
