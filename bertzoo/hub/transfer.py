@@ -10,7 +10,8 @@ The bytes go to ``<name>.part`` beside the destination; an interrupted transfer 
 part holds (``Range``, guarded by ``If-Range`` on the server's ETag), up to ``BERTZOO_DOWNLOAD_RETRIES``
 attempts with exponential backoff (``BERTZOO_RETRY_BACKOFF`` seconds, doubled each time). The part is
 renamed to its name only after its size matches the server's length and its digest matches the pinned
-sha256 and the server's ``x-goog-hash: md5=...`` (Google Storage's own checksum). Other schemes:
+sha256 and the server's ``x-goog-hash: md5=...`` (Google Storage's own checksum; composite objects
+carry only a crc32c, which is not checked: their sha256 is still recorded). Other schemes:
 ``file://`` and TensorFlow filesystems (``gs://``, ``s3://``, ``hdfs://``) are read through
 ``tf.io.gfile`` with the same checks.
 """
@@ -112,7 +113,7 @@ def _fetch_http(url: str, part: pathlib.Path, label: str, reserve: int) -> tuple
     attempts = _int_setting("BERTZOO_DOWNLOAD_RETRIES", 5) + 1
     backoff = _float_setting("BERTZOO_RETRY_BACKOFF", 1.0)
     timeout = _float_setting("BERTZOO_DOWNLOAD_TIMEOUT", 60.0)
-    etag = None
+    etag = server_md5 = None
     last_error: Exception | None = None
     with requests.Session() as session:
         session.headers["User-Agent"] = "bertzoo"
@@ -143,7 +144,8 @@ def _fetch_http(url: str, part: pathlib.Path, label: str, reserve: int) -> tuple
                     resumed = response.status_code == 206
                     total = _total_length(response, resumed)
                     etag = response.headers.get("ETag") or etag
-                    server_md5 = _goog_md5(response.headers)
+                    # A resumed (206) answer may omit the whole object's checksum: keep the first one.
+                    server_md5 = _goog_md5(response.headers) or (server_md5 if resumed else None)
                     start = offset if resumed else 0
                     if total is not None:
                         check_free_space(part.parent, total - start + reserve, label)
