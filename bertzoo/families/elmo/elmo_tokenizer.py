@@ -18,7 +18,7 @@ which every released ELMo model was trained with:
 Words come from the text by ``word_split``:
 
 - ``"whitespace"`` (default, the original rule): the text is already tokenized, words are
-  separated by Unicode whitespace (bilm-tf's ``sentence.split()``; the released models were trained
+  separated by whitespace exactly as Python's ``str.split()`` (bilm-tf's ``sentence.split()``; the released models were trained
   on the tokenized 1B Word Benchmark, ``"Hello , world ."``);
 - ``"punctuation"``: raw text split at Google's BasicTokenizer boundaries without lowercasing
   (whitespace, and each punctuation character a word of its own: ``"world."`` -> ``world .``).
@@ -45,6 +45,8 @@ BEGIN_SENTENCE = "<S>"
 END_SENTENCE = "</S>"
 UNKNOWN = "<UNK>"
 WORD_SPLITS = ("whitespace", "punctuation")
+# Python's str.split() separators (str.isspace), so "whitespace" splits exactly as bilm-tf's sentence.split()
+_PYTHON_WHITESPACE = "[" + "".join(f"\\x{{{cp:04x}}}" for cp in range(0x3001) if chr(cp).isspace()) + "]+"
 
 
 def word_char_ids(word: str, max_characters_per_token: int = 50) -> np.ndarray:
@@ -130,7 +132,7 @@ class ElmoTokenizer(keras.layers.Layer):
         """Strings ``[batch]`` -> words ``[batch, (words)]`` by ``word_split``."""
         strings, _ = as_string_batch(strings, type(self).__name__)
         if self._normalizer is None:
-            return tf_text.WhitespaceTokenizer().split(strings)
+            return tf_text.regex_split(strings, _PYTHON_WHITESPACE)
         text = self._normalizer.normalize(strings)
         tables = self._normalizer.tables
         return tf_text.regex_split(text, f"{tables.split_space}|{tables.punctuation}", tables.punctuation)
