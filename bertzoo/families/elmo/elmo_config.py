@@ -28,7 +28,10 @@ ACTIVATIONS = ("relu", "tanh")
 # options.json keys bilm-tf writes that do not change the encoder's arithmetic (training settings).
 TRAINING_KEYS = frozenset({"bidirectional", "dropout", "all_clip_norm_val", "n_epochs", "n_train_tokens",
                            "batch_size", "n_tokens_vocab", "unroll_steps", "n_negative_samples_batch",
-                           "share_embedding_softmax", "char_cnn_dropout"})
+                           "share_embedding_softmax", "char_cnn_dropout",
+                           # bertzoo's own settings of a model it trained ({"word_split": ...}); bilm-tf and
+                           # allennlp read options by name and ignore it
+                           "bertzoo"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +115,12 @@ class ElmoConfig:
     def num_hidden_layers(self) -> int:
         """Entries of ``encoder_outputs``: the token layer and the LSTM layers."""
         return self.num_layers + 1
+
+    @property
+    def word_split(self) -> str | None:
+        """The word split a bertzoo-trained model was trained with (``options["bertzoo"]``), else None."""
+        settings = self.training.get("bertzoo")
+        return settings.get("word_split") if isinstance(settings, dict) else None
 
     def replace(self, **changes: Any) -> "ElmoConfig":
         return dataclasses.replace(self, **changes)

@@ -142,7 +142,8 @@ class ElmoLstm(keras.layers.Layer):
         projection = tf.cast(cell["W_P_0"], dtype) if self.use_projection else None
         gates_in = tf.einsum("bsi,ig->sbg", inputs, input_kernel) + tf.cast(cell["B"], dtype)
         steps_mask = tf.transpose(mask)[..., tf.newaxis]  # [seq, batch, 1]
-        num_steps = tf.shape(gates_in)[0]
+        static_steps = inputs.shape[1]  # static under a fixed seq_length: XLA needs it to differentiate the loop
+        num_steps = static_steps if static_steps is not None else tf.shape(gates_in)[0]
         outputs = tf.TensorArray(dtype, size=num_steps, element_shape=h0.shape)
 
         def step(t, c, h, outputs):
@@ -160,7 +161,8 @@ class ElmoLstm(keras.layers.Layer):
             outputs = outputs.write(t, tf.where(real, new_h, tf.zeros_like(new_h)))
             return t + 1, tf.where(real, new_c, c), tf.where(real, new_h, h), outputs
 
-        _, c, h, outputs = tf.while_loop(lambda t, *_: t < num_steps, step, (tf.constant(0), c0, h0, outputs))
+        _, c, h, outputs = tf.while_loop(lambda t, *_: t < num_steps, step, (tf.constant(0), c0, h0, outputs),
+                                         maximum_iterations=static_steps)
         return tf.transpose(outputs.stack(), [1, 0, 2]), c, h
 
     def compute_output_shape(self, input_shape):

@@ -90,7 +90,7 @@ def read_vocabulary(path: pathlib.Path) -> list[str]:
 
 
 def load_elmo(path: str | os.PathLike, seq_length: int = 128, *, stateful: bool = False, max_batch_size: int = 128,
-              word_split: str = "whitespace", dtype: Any = None) -> PretrainedElmo:
+              word_split: str | None = None, dtype: Any = None) -> PretrainedElmo:
     """Reads a pretrained ELMo from a bilm-tf / allennlp directory.
 
     Args:
@@ -98,7 +98,9 @@ def load_elmo(path: str | os.PathLike, seq_length: int = 128, *, stateful: bool 
         seq_length: the preprocessor's fixed length, ``<S>`` and ``</S>`` included.
         stateful: carry LSTM states between calls per row, as the original biLM.
         max_batch_size: rows of the carried state (stateful only).
-        word_split: ``"whitespace"`` (tokenized text, the original) or ``"punctuation"``.
+        word_split: ``"whitespace"`` (tokenized text, the original) or ``"punctuation"``; default: the
+            split a bertzoo-trained model records in its options (``"bertzoo": {"word_split": ...}``),
+            else ``"whitespace"``.
         dtype: dtype policy of the encoder.
 
     Returns:
@@ -124,6 +126,7 @@ def load_elmo(path: str | os.PathLike, seq_length: int = 128, *, stateful: bool 
         datasets = read_hdf5_datasets(weights_path)
         pretraining = {name: datasets[name] for name in unused if name.startswith(SOFTMAX_PREFIX)}
     vocabulary = read_vocabulary(directory / VOCABULARY) if (directory / VOCABULARY).is_file() else None
+    word_split = word_split or config.word_split or "whitespace"
     tokenizer = ElmoTokenizer(config.max_characters_per_token, word_split=word_split, vocabulary=vocabulary)
     return PretrainedElmo(config=config, encoder=encoder, tokenizer=tokenizer,
                           preprocessor=ElmoPreprocessor(tokenizer, seq_length=seq_length),
