@@ -120,7 +120,7 @@ def run(*, corpus: Sequence[str] | None = None, eval_corpus: Sequence[str] | Non
         word_split: ``punctuation`` (raw text) or ``whitespace`` (pre-tokenized text); recorded in
             the model's ``options.json``.
         strategy: tf.distribute strategy (``auto``, ``cpu``, ``mirrored``, ``multiworker``, ``tpu``).
-        jit_compile: compile the train step with XLA.
+        jit_compile: compile the train step with XLA (the LSTMs are then unrolled over ``seq_length``).
         evaluate: measure the perplexity before and after training.
         seed: seeds initialisation and data order.
         verbose: print progress.
@@ -156,7 +156,8 @@ def run(*, corpus: Sequence[str] | None = None, eval_corpus: Sequence[str] | Non
                .prefetch(2))
 
     def build_model():
-        encoder = ElmoEncoder.from_elmo_config(elmo_config, name="elmo_encoder")
+        # XLA cannot differentiate through the LSTM's while loop: a compiled step unrolls it
+        encoder = ElmoEncoder.from_elmo_config(elmo_config, unroll=jit_compile, name="elmo_encoder")
         return ElmoLanguageModel(encoder, len(vocabulary), num_sampled=num_sampled, dropout=dropout)
 
     def build_optimizer():

@@ -44,6 +44,7 @@ class ElmoEncoder(keras.Model):
         lstm_dim, projection_dim, num_layers, cell_clip, proj_clip, use_skip_connections: the LSTMs.
         stateful: carry LSTM states across calls.
         max_batch_size: rows of the carried state.
+        unroll: unroll the LSTMs' time loop (static ``seq_length``; for XLA-compiled training steps).
         **kwargs: passed to ``keras.Model``.
 
     Example:
@@ -57,7 +58,7 @@ class ElmoEncoder(keras.Model):
                  num_highway: int = 2, activation: str = "relu", max_characters_per_token: int = 50,
                  lstm_dim: int = 4096, projection_dim: int = 512, num_layers: int = 2, cell_clip: float | None = 3.0,
                  proj_clip: float | None = 3.0, use_skip_connections: bool = True, n_characters: int = 262,
-                 stateful: bool = False, max_batch_size: int = 128, **kwargs):
+                 stateful: bool = False, max_batch_size: int = 128, unroll: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.config = ElmoConfig(char_embedding_dim=char_embedding_dim, filters=tuple(tuple(f) for f in filters),
                                  num_highway=num_highway, activation=activation,
@@ -67,12 +68,14 @@ class ElmoEncoder(keras.Model):
                                  n_characters=n_characters)
         self.stateful = bool(stateful)
         self.max_batch_size = int(max_batch_size)
+        self.unroll = bool(unroll)
         self.character_encoder = ElmoCharacterEncoder(
             char_embedding_dim, filters, num_highway, activation, projection_dim,
             max_characters_per_token=max_characters_per_token, n_characters=n_characters,
             dtype=self.dtype_policy, name="character_encoder")
         self.lstm = ElmoLstm(lstm_dim, projection_dim, num_layers, cell_clip, proj_clip, use_skip_connections,
-                             stateful=stateful, max_batch_size=max_batch_size, dtype=self.dtype_policy, name="lstm")
+                             stateful=stateful, max_batch_size=max_batch_size, unroll=unroll, dtype=self.dtype_policy,
+                             name="lstm")
         self.character_encoder.build((None, None, max_characters_per_token))
         self.lstm.build((None, None, projection_dim))
 
@@ -132,5 +135,5 @@ class ElmoEncoder(keras.Model):
                        "projection_dim": c.projection_dim, "num_layers": c.num_layers, "cell_clip": c.cell_clip,
                        "proj_clip": c.proj_clip, "use_skip_connections": c.use_skip_connections,
                        "n_characters": c.n_characters, "stateful": self.stateful,
-                       "max_batch_size": self.max_batch_size})
+                       "max_batch_size": self.max_batch_size, "unroll": self.unroll})
         return config

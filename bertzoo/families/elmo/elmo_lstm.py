@@ -33,6 +33,9 @@ class ElmoLstm(keras.layers.Layer):
         use_skip_connections: residual connections from the second layer on.
         stateful: carry states between calls.
         max_batch_size: rows of the carried state (stateful only).
+        unroll: unroll the time loop in the graph (needs a static ``seq_length``). For training
+            steps compiled with XLA (``jit_compile=True``), whose gradients cannot cross a
+            ``tf.while_loop``'s accumulators; costs graph size and compile time.
         **kwargs: passed to ``keras.layers.Layer``.
 
     Call arguments:
@@ -47,8 +50,9 @@ class ElmoLstm(keras.layers.Layer):
 
     def __init__(self, lstm_dim: int, projection_dim: int, num_layers: int, cell_clip: float | None,
                  proj_clip: float | None, use_skip_connections: bool = True, stateful: bool = False,
-                 max_batch_size: int = 128, **kwargs):
+                 max_batch_size: int = 128, unroll: bool = False, **kwargs):
         super().__init__(**kwargs)
+        self.unroll = bool(unroll)
         self.lstm_dim = int(lstm_dim)
         self.projection_dim = int(projection_dim)
         self.num_layers = int(num_layers)
@@ -142,21 +146,22 @@ class ElmoLstm(keras.layers.Layer):
         projection = tf.cast(cell["W_P_0"], dtype) if self.use_projection else None
         gates_in = tf.einsum("bsi,ig->sbg", inputs, input_kernel) + tf.cast(cell["B"], dtype)
         steps_mask = tf.transpose(mask)[..., tf.newaxis]  # [seq, batch, 1]
-        static_steps = inputs.shape[1]  # static under a fixed seq_length: XLA needs it to differentiate the loop
+        static_steps = inputs.shape[1]
+        if self.unroll:
+            if static_steps is None:
+                raise ValueError("ElmoLstm(unroll=True) needs a static seq_length")
+            c, h, outputs = c0, h0, []
+            for t in range(static_steps):
+                new_c, new_h = self._cell(gates_in[t], c, h, recurrent_kernel, projection)
+                real = steps_mask[t]
+                outputs.append(tf.where(real, new_h, tf.zeros_like(new_h)))
+                c, h = tf.where(real, new_c, c), tf.where(real, new_h, h)
+            return tf.stack(outputs, axis=1), c, h  # static under a fixed seq_length: XLA needs it to differentiate the loop
         num_steps = static_steps if static_steps is not None else tf.shape(gates_in)[0]
         outputs = tf.TensorArray(dtype, size=num_steps, element_shape=h0.shape)
 
         def step(t, c, h, outputs):
-            gates = gates_in[t] + tf.matmul(h, recurrent_kernel)
-            i, j, f, o = tf.split(gates, 4, axis=-1)
-            new_c = tf.sigmoid(f + FORGET_BIAS) * c + tf.sigmoid(i) * tf.tanh(j)
-            if self.cell_clip is not None:
-                new_c = tf.clip_by_value(new_c, -self.cell_clip, self.cell_clip)
-            new_h = tf.sigmoid(o) * tf.tanh(new_c)
-            if projection is not None:
-                new_h = tf.matmul(new_h, projection)
-                if self.proj_clip is not None:
-                    new_h = tf.clip_by_value(new_h, -self.proj_clip, self.proj_clip)
+            new_c, new_h = self._cell(gates_in[t], c, h, recurrent_kernel, projection)
             real = steps_mask[t]
             outputs = outputs.write(t, tf.where(real, new_h, tf.zeros_like(new_h)))
             return t + 1, tf.where(real, new_c, c), tf.where(real, new_h, h), outputs
@@ -164,6 +169,20 @@ class ElmoLstm(keras.layers.Layer):
         _, c, h, outputs = tf.while_loop(lambda t, *_: t < num_steps, step, (tf.constant(0), c0, h0, outputs),
                                          maximum_iterations=static_steps)
         return tf.transpose(outputs.stack(), [1, 0, 2]), c, h
+
+    def _cell(self, gates_in, c, h, recurrent_kernel, projection):
+        """One step of TF1's LSTMCell (gates i, j, f, o; forget bias 1.0; clips; projection)."""
+        gates = gates_in + tf.matmul(h, recurrent_kernel)
+        i, j, f, o = tf.split(gates, 4, axis=-1)
+        new_c = tf.sigmoid(f + FORGET_BIAS) * c + tf.sigmoid(i) * tf.tanh(j)
+        if self.cell_clip is not None:
+            new_c = tf.clip_by_value(new_c, -self.cell_clip, self.cell_clip)
+        new_h = tf.sigmoid(o) * tf.tanh(new_c)
+        if projection is not None:
+            new_h = tf.matmul(new_h, projection)
+            if self.proj_clip is not None:
+                new_h = tf.clip_by_value(new_h, -self.proj_clip, self.proj_clip)
+        return new_c, new_h
 
     def compute_output_shape(self, input_shape):
         return [tuple(input_shape[:2]) + (2 * self.projection_dim,)] * self.num_layers
@@ -173,5 +192,5 @@ class ElmoLstm(keras.layers.Layer):
         config.update({"lstm_dim": self.lstm_dim, "projection_dim": self.projection_dim, "num_layers": self.num_layers,
                        "cell_clip": self.cell_clip, "proj_clip": self.proj_clip,
                        "use_skip_connections": self.use_skip_connections, "stateful": self.stateful,
-                       "max_batch_size": self.max_batch_size})
+                       "max_batch_size": self.max_batch_size, "unroll": self.unroll})
         return config
