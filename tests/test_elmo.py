@@ -271,3 +271,13 @@ def test_presets_follow_the_catalogue_schema():
             assert url.startswith("https://allennlp.s3.amazonaws.com/models/elmo/")
             assert url.endswith("_" + local)  # elmo_<folder>_options.json, elmo_<folder>_weights.hdf5
         assert entry["hidden"] == 2 * int(entry["files"]["options.json"].split("/")[-2].split("_")[1])
+
+
+def test_unrolled_lstm_equals_the_loop(model_dir):
+    """``unroll=True`` (for XLA-compiled training steps) computes the same as the while loop."""
+    elmo = load_elmo(model_dir, seq_length=10)
+    unrolled = ElmoEncoder.from_elmo_config(elmo.config, unroll=True)
+    unrolled.set_weights(elmo.encoder.get_weights())
+    inputs = elmo.preprocessor(tf.constant(["The stick broke .", "A stick"]))
+    np.testing.assert_allclose(unrolled(inputs)["sequence_output"].numpy(),
+                               elmo.encoder(inputs)["sequence_output"].numpy(), atol=1e-6)
