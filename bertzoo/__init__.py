@@ -33,11 +33,6 @@ _EXPORTS = {
     "load_finetuned": "bertzoo.models.finetuned",
     "save_finetuned": "bertzoo.models.finetuned",
     "register_family": "bertzoo.families.registry",
-    "ElmoConfig": "bertzoo.families.elmo.elmo_config",
-    "ElmoEncoder": "bertzoo.families.elmo.elmo_encoder",
-    "ElmoPreprocessor": "bertzoo.families.elmo.elmo_preprocessor",
-    "ElmoTokenizer": "bertzoo.families.elmo.elmo_tokenizer",
-    "PretrainedElmo": "bertzoo.families.elmo.pretrained_elmo",
 }
 # Subpackages reachable as attributes after a plain `import bertzoo` (bertzoo.features.sentence_embeddings).
 _SUBMODULES = ("export", "features")

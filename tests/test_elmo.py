@@ -22,7 +22,8 @@ import tensorflow as tf
 
 import bertzoo
 from bertzoo.errors import ConfigError
-from bertzoo.families.elmo import ElmoConfig, ElmoEncoder, ElmoPreprocessor, ElmoTokenizer, load_elmo, word_char_ids
+from bertzoo.families.elmo import (ElmoConfig, ElmoEncoder, ElmoPreprocessor, ElmoTokenizer, PretrainedElmo, load_elmo,
+                                    word_char_ids)
 from bertzoo.families.elmo.presets import PRESETS
 from bertzoo.features import ScalarMix, combine_layers, parse_layer_strategy
 from package_files import package_file, read_member
@@ -200,7 +201,7 @@ def test_layer_strategies_and_scalar_mix_apply(model_dir):
 def test_save_load_round_trip_and_keras_file(model_dir, tmp_path):
     assert bertzoo.detect_format(model_dir) == "bilm_tf"
     elmo = bertzoo.load_pretrained(model_dir, seq_length=10)
-    assert isinstance(elmo, bertzoo.PretrainedElmo) and elmo.family == "elmo"
+    assert isinstance(elmo, PretrainedElmo) and elmo.family == "elmo"
     inputs = elmo.preprocessor(tf.constant(["a stick", "two sticks here"]))
     expected = elmo.encoder(inputs)["sequence_output"].numpy()
     saved = bertzoo.save_pretrained(elmo, tmp_path / "saved")
