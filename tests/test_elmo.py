@@ -239,8 +239,9 @@ def test_wrong_shape_and_missing_option_are_named(model_dir, tmp_path):
     shutil.copytree(model_dir, broken)
     del options["lstm"]["projection_dim"]
     (broken / "options.json").write_text(json.dumps(options))
-    with pytest.raises(ConfigError, match=r"options\.json: field 'lstm\.projection_dim' is missing"):
+    with pytest.raises(ConfigError, match=r"options\.json: field 'lstm\.projection_dim' is missing") as error:
         load_elmo(broken)
+    assert str(error.value) == f"{broken / 'options.json'}: field 'lstm.projection_dim' is missing"
 
     options = json.loads((model_dir / "options.json").read_text())
     options["lstm"]["dim"] = 32

@@ -145,23 +145,24 @@ class ElmoConfig:
         if not all(isinstance(f, (list, tuple)) and len(f) == 2 for f in filters):
             raise ConfigError(f"{source}: field 'char_cnn.filters' must be a list of [width, number] pairs, got "
                               f"{filters!r}")
+        settings = dict(
+            char_embedding_dim=_field(embedding, "dim", source, "char_cnn.embedding", int),
+            filters=tuple(tuple(f) for f in filters),
+            num_highway=int(cnn.get("n_highway") or 0),
+            activation=_field(cnn, "activation", source, "char_cnn", str),
+            max_characters_per_token=_field(cnn, "max_characters_per_token", source, "char_cnn", int),
+            n_characters=_field(cnn, "n_characters", source, "char_cnn", int),
+            lstm_dim=_field(lstm, "dim", source, "lstm", int),
+            projection_dim=_field(lstm, "projection_dim", source, "lstm", int),
+            num_layers=int(lstm.get("n_layers", 1)),
+            cell_clip=_optional_float(lstm, "cell_clip", source),
+            proj_clip=_optional_float(lstm, "proj_clip", source),
+            use_skip_connections=bool(_field(lstm, "use_skip_connections", source, "lstm", bool)),
+            training={key: options[key] for key in options if key in TRAINING_KEYS},
+        )
         try:
-            return cls(
-                char_embedding_dim=_field(embedding, "dim", source, "char_cnn.embedding", int),
-                filters=tuple(tuple(f) for f in filters),
-                num_highway=int(cnn.get("n_highway") or 0),
-                activation=_field(cnn, "activation", source, "char_cnn", str),
-                max_characters_per_token=_field(cnn, "max_characters_per_token", source, "char_cnn", int),
-                n_characters=_field(cnn, "n_characters", source, "char_cnn", int),
-                lstm_dim=_field(lstm, "dim", source, "lstm", int),
-                projection_dim=_field(lstm, "projection_dim", source, "lstm", int),
-                num_layers=int(lstm.get("n_layers", 1)),
-                cell_clip=_optional_float(lstm, "cell_clip", source),
-                proj_clip=_optional_float(lstm, "proj_clip", source),
-                use_skip_connections=bool(_field(lstm, "use_skip_connections", source, "lstm", bool)),
-                training={key: options[key] for key in options if key in TRAINING_KEYS},
-            )
-        except ConfigError as error:
+            return cls(**settings)
+        except ConfigError as error:  # a value out of range: name the file too
             raise ConfigError(f"{source}: {error}") from None
 
     @classmethod

@@ -60,7 +60,7 @@ class PretrainedElmo(Pretrained):
 
 def _find(directory: pathlib.Path, exact: tuple[str, ...], suffix: str) -> list[pathlib.Path]:
     found = [directory / name for name in exact if (directory / name).is_file()]
-    return found or sorted(p for p in directory.iterdir() if p.is_file() and p.name.endswith(suffix))
+    return found[:1] or sorted(p for p in directory.iterdir() if p.is_file() and p.name.endswith(suffix))
 
 
 def elmo_files(directory: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path] | None:
