@@ -16,5 +16,6 @@ COMMANDS = [
     "feature_ner",
     "export",
     "convert",
+    "ulmfit",
     "demo",
 ]
