@@ -14,12 +14,11 @@ import dataclasses
 import json
 import os
 import pathlib
-import shutil
-import tempfile
 from typing import Any, ClassVar
 
 import numpy as np
 
+from bertzoo.atomic_directory import staged_directory
 from bertzoo.families.elmo.elmo_config import ElmoConfig
 from bertzoo.families.elmo.elmo_encoder import ElmoEncoder
 from bertzoo.families.elmo.elmo_preprocessor import ElmoPreprocessor
@@ -135,21 +134,10 @@ def load_elmo(path: str | os.PathLike, seq_length: int = 128, *, stateful: bool 
 
 def save_elmo(elmo: PretrainedElmo, out_dir: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:
     """Writes ``options.json``, ``weights.hdf5`` (and ``vocab.txt``), atomically; ``load_elmo`` reads it back."""
-    out_dir = pathlib.Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out_dir} exists and is not empty; pass overwrite=True to replace it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_directory(out_dir, overwrite=overwrite) as staging:
         elmo.config.to_json_file(staging / OPTIONS)
         write_elmo_weights(elmo.encoder, staging / WEIGHTS, extra=elmo.pretraining_weights)
         if elmo.tokenizer.vocabulary is not None:
             (staging / VOCABULARY).write_text("\n".join(elmo.tokenizer.vocabulary) + "\n", encoding="utf-8")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
+    return pathlib.Path(out_dir)
 
