@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -76,7 +77,10 @@ def test_hf_handle_downloads_through_huggingface_hub_from_a_local_endpoint_then_
         fetched = {path for method, path, _ in server.requests if method == "GET" and "/resolve/" in path}
         assert not any(path.endswith(("pytorch_model.bin", "README.md")) for path in fetched)
         assert any(path.endswith("model.safetensors") for path in fetched)
-    # Server gone: the Hugging Face cache serves it in offline mode.
+    # Server gone: the Hugging Face cache serves it in offline mode, Hugging Face's or bertzoo's.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert bertzoo.hub.resolve("hf://org/tiny-bert").directory == pathlib.Path(bert.source)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setenv("BERTZOO_OFFLINE", "1")
     again = bertzoo.load_pretrained("hf://org/tiny-bert", seq_length=16)
     np.testing.assert_array_equal(encode(again), encode(bert))
