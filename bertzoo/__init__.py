@@ -33,6 +33,10 @@ _EXPORTS = {
     "load_finetuned": "bertzoo.models.finetuned",
     "save_finetuned": "bertzoo.models.finetuned",
     "register_family": "bertzoo.families.registry",
+    "TransformerConfig": "bertzoo.families.transformer.transformer_config",
+    "TransformerEncoder": "bertzoo.families.transformer.transformer_encoder",
+    "TransformerSeq2Seq": "bertzoo.families.transformer.transformer_seq2seq",
+    "PretrainedTransformer": "bertzoo.families.transformer.pretrained_transformer",
 }
 # Subpackages reachable as attributes after a plain `import bertzoo` (bertzoo.features.sentence_embeddings).
 _SUBMODULES = ("export", "features")
