@@ -95,6 +95,11 @@ class TransformerConfig:
                                   f"(vocab_size {self.vocab_size})")
 
     @property
+    def num_hidden_layers(self) -> int:
+        """The encoder's layers, under BERT's name (what ``bertzoo.features`` layer strategies read)."""
+        return self.num_layers
+
+    @property
     def kernel_stddev(self) -> float:
         return self.initializer_range if self.initializer_range is not None else self.hidden_size ** -0.5
 

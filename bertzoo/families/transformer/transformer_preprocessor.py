@@ -49,6 +49,8 @@ class TransformerPreprocessor(keras.layers.Layer):
 
     def __init__(self, tokenizer: SentencePieceTokenizer, seq_length: int = 128, **kwargs):
         super().__init__(**kwargs)
+        self._convert_input_args = False  # strings (a Python list too) go to call() as they are
+        self._allow_non_tensor_positional_args = True
         if seq_length < 2:
             raise ValueError(f"seq_length must be at least 2 (a token and </s>), got {seq_length}")
         self.tokenizer = tokenizer
