@@ -4,9 +4,10 @@
 were written at 10-minute intervals. For the big models, we averaged the last 20 checkpoints."
 This is tensor2tensor's ``avg_checkpoints``: every floating-point variable is replaced by its mean
 over the checkpoints; everything else (the step, integer counters, the input iterator's state,
-the object graph) is copied from the newest one. Optimizer slots are averaged too (they are
-float variables), as ``avg_checkpoints`` does; the averaged checkpoint is meant for evaluation
-and export, not for resuming training.
+the object graph) is copied from the newest one, except a saved input-iterator state (a variant
+tensor), which is left out. Optimizer slots are averaged too (they are float variables), as
+``avg_checkpoints`` does; the averaged checkpoint is meant for evaluation and export, not for
+resuming training (restore it with ``expect_partial()``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def average_checkpoints(paths: Sequence[str], output_prefix: str) -> str:
                              f"one model are expected")
     names, tensors = [], []
     for name in sorted(shapes):
+        if dtypes[name] == tf.variant:
+            continue  # a saved input-iterator state: not readable as an array, and not wanted for evaluation
         if name == _OBJECT_GRAPH or not dtypes[name].is_floating:
             value = readers[-1].get_tensor(name)
         else:
