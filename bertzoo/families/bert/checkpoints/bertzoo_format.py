@@ -44,8 +44,19 @@ class BertzooCheckpoint:
 
 
 def is_bertzoo_checkpoint(directory: pathlib.Path) -> bool:
-    """Whether ``directory`` holds bertzoo's manifest."""
-    return (directory / MANIFEST).is_file()
+    """Whether ``directory`` holds bertzoo's manifest for a BERT.
+
+    Other families may write a ``bertzoo.json`` too; theirs name their ``family``. Manifests written
+    before families existed have no such field and are BERT's.
+    """
+    path = directory / MANIFEST
+    if not path.is_file():
+        return False
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return True  # BERT's reader reports the damage, naming the file
+    return not isinstance(manifest, dict) or manifest.get("family", "bert") == "bert"
 
 
 @contextlib.contextmanager
@@ -76,6 +87,7 @@ def write_bertzoo_checkpoint(directory: str | os.PathLike, config: BertConfig,
         manifest = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
+            "family": "bert",
             "config": config.to_dict(),
             "tokenizer": dict(tokenizer_settings),
             "weights": WEIGHTS,
