@@ -100,3 +100,12 @@ def test_bad_inputs_get_clear_errors(tmp_path):
     args = build_parser().parse_args(["translate", "--output", str(tmp_path / "o"), "--train-source", "a.txt"])
     with pytest.raises(SystemExit, match="--train TSV, or --train-source and --train-target"):
         translate_command.run(args)
+
+
+def test_two_aligned_files_read_as_the_tsv_does(tmp_path):
+    _write_corpus(tmp_path / "corpus.tsv", 20, seed=3)
+    sources, targets = read_parallel_corpus(tmp_path / "corpus.tsv")
+    (tmp_path / "corpus.src").write_text("\n".join(sources) + "\n")
+    (tmp_path / "corpus.tgt").write_text("\n".join(targets) + "\n")
+    assert read_parallel_corpus(source=tmp_path / "corpus.src", target=tmp_path / "corpus.tgt") == (sources, targets)
+    assert len(sources) == 20 and all(target.endswith(".") for target in targets)
