@@ -225,6 +225,9 @@ def test_bundle_round_trips_and_features_work_on_the_encoder(tokenizer, tmp_path
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     single = bertzoo.features.sentence_embeddings(loaded, ["red house"], batch_size=2)
     np.testing.assert_allclose(single[0], vectors[1], atol=1e-5)
+    words = bertzoo.features.word_embeddings(loaded, ["the cat sat", "dog"], strategy="last", batch_size=2)
+    assert words[0].words == ["the", "cat", "sat"] and words[0].vectors.shape == (3, 32)
+    assert words[1].vectors.shape == (1, 32)
 
 
 def test_layers_round_trip_through_keras_saving(tmp_path):

@@ -66,7 +66,9 @@ class SentencePieceTokenizer(tf.Module):
         return cls(path.read_bytes())
 
     # The encoder contract's feature extraction asks for BERT's special ids: the Transformer's
-    # source is "text </s>", so the end-of-sequence token plays [SEP]'s part; it has no [CLS].
+    # source is "text </s>", so the end-of-sequence token plays [SEP]'s part. It has no [CLS]:
+    # bertzoo.features.word_embeddings packs windows as "<s> pieces </s>", one token more than
+    # the training sources had (sentence_embeddings packs as the preprocessor does).
     @property
     def sep_id(self) -> int:
         return self.eos_id
@@ -78,6 +80,12 @@ class SentencePieceTokenizer(tf.Module):
     def tokenize(self, strings) -> tf.RaggedTensor:
         """int32 ragged ``[batch, (pieces)]`` of a batch of strings (no ``bos``/``eos``)."""
         return self._op.tokenize(strings)
+
+    def tokenize_words(self, words) -> tf.RaggedTensor:
+        """int32 ragged ``[batch, 1, (pieces)]``: each string tokenized as one word (the shape
+        ``bertzoo.features.word_embeddings`` reads, where WordPiece may split a string into words)."""
+        pieces = self.tokenize(words)
+        return tf.RaggedTensor.from_row_lengths(pieces, tf.ones([pieces.nrows()], pieces.row_splits.dtype))
 
     def detokenize(self, ids) -> tf.Tensor:
         """Strings of a batch of id sequences (ragged or dense); ``pad``, ``bos`` and ``eos`` are dropped."""
