@@ -35,6 +35,10 @@ _EXPORTS = {
     "register_family": "bertzoo.families.registry",
     "download": "bertzoo.hub.download",
     "register_model": "bertzoo.hub.catalogue",
+    "TransformerConfig": "bertzoo.families.transformer.transformer_config",
+    "TransformerEncoder": "bertzoo.families.transformer.transformer_encoder",
+    "TransformerSeq2Seq": "bertzoo.families.transformer.transformer_seq2seq",
+    "PretrainedTransformer": "bertzoo.families.transformer.pretrained_transformer",
 }
 # Subpackages reachable as attributes after a plain `import bertzoo` (bertzoo.features.sentence_embeddings).
 _SUBMODULES = ("export", "features", "hub")

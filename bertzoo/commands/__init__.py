@@ -21,4 +21,5 @@ COMMANDS = [
     "models",
     "download",
     "cache",
+    "translate",
 ]
