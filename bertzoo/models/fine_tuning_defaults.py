@@ -12,7 +12,8 @@ thousand rows are fewer than a hundred updates. bertzoo's default rule (``recomm
 - the sentence vector the checkpoint was trained to give: a sentence-transformers checkpoint whose
   ``1_Pooling/config.json`` says mean pooling is read by a masked mean of its tokens (its [CLS]
   pooler was never trained), every other checkpoint by its [CLS] pooler;
-- with validation data (``--eval``, ``validation_data``) the weights of the best epoch are kept.
+- with validation data the weights of the best epoch are kept (``fit(validation_data=...)``; on the
+  command line with ``--eval`` when the epochs are the rule's, i.e. ``--epochs`` is not given).
 
 ``PAPER`` holds the paper's settings (``--paper-defaults`` on the command line, ``paper_defaults=True``
 in ``compile``).
