@@ -70,6 +70,7 @@ def test_text_classifier_takes_raw_strings_and_answers_with_labels(pretrained):
         classifier.predict(["fine", 3])
 
 
+@pytest.mark.slow  # minutes on a loaded 2-core machine
 def test_pairs_multilabel_and_regression_on_raw_strings(pretrained):
     pair = TextClassifier.from_pretrained(pretrained, num_classes=2, seq_length=SEQ)
     pair.compile()
@@ -151,6 +152,7 @@ def test_sentence_transformers_checkpoints_are_mean_pooled(minilm_dir, tmp_path)
     np.testing.assert_allclose(logits, sequence @ kernel + bias, atol=1e-5)
 
 
+@pytest.mark.slow  # minutes on a loaded 2-core machine
 def test_keep_best_epoch_restores_the_best_validation_weights(pretrained):
     classifier = TextClassifier.from_pretrained(pretrained, label_names=["neg", "pos"], seq_length=SEQ)
     texts, labels = sentiment(16)
@@ -189,6 +191,7 @@ def test_keras_round_trip_and_finetuned_directory_give_equal_predictions(pretrai
     np.testing.assert_allclose(np.asarray(logits), expected, atol=1e-6)
 
 
+@pytest.mark.slow  # minutes on a loaded 2-core machine
 def test_export_served_in_a_tensorflow_only_environment_equals_predict(pretrained, tmp_path):
     classifier = TextClassifier.from_pretrained(pretrained, label_names=["neg", "pos"], seq_length=SEQ)
     classifier.compile()

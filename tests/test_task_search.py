@@ -54,6 +54,7 @@ def test_grids_are_checked():
         finetune_search.split_training_file("train.json", pathlib.Path("/tmp/x"))
 
 
+@pytest.mark.slow  # two fine-tuning runs
 def test_cli_defaults_follow_the_rule_and_the_paper_is_one_flag_away(tmp_path, capsys):
     pretrained = write_tiny_pretrained(tmp_path / "pretrained")
     train, _ = write_task_files(tmp_path, "classify", n_train=32, n_eval=8)
