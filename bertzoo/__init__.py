@@ -33,6 +33,9 @@ _EXPORTS = {
     "load_finetuned": "bertzoo.models.finetuned",
     "save_finetuned": "bertzoo.models.finetuned",
     "register_family": "bertzoo.families.registry",
+    "PretrainedWordVectors": "bertzoo.families.word_vectors.pretrained_word_vectors",
+    "VectorTable": "bertzoo.families.word_vectors.vector_table",
+    "WordVectorEncoder": "bertzoo.families.word_vectors.word_vector_encoder",
 }
 # Subpackages reachable as attributes after a plain `import bertzoo` (bertzoo.features.sentence_embeddings).
 _SUBMODULES = ("export", "features")
