@@ -43,7 +43,8 @@ class WordTokenizer(keras.layers.Layer):
 
     def __init__(self, words: Sequence[str], lowercase: bool = False, **kwargs):
         kwargs.setdefault("dtype", "int32")
-        super().__init__(trainable=False, **kwargs)
+        kwargs["trainable"] = False
+        super().__init__(**kwargs)
         self.words = list(words)
         self.lowercase = bool(lowercase)
         self._normalizer = BasicNormalizer(lowercase=self.lowercase, strip_accents=False)
@@ -105,6 +106,9 @@ class WordTokenizer(keras.layers.Layer):
         """Ids -> words (``[PAD]``, ``[UNK]`` for the special ids)."""
         vocabulary = list(SPECIAL_TOKENS) + self.words
         return [vocabulary[int(i)] for i in ids]
+
+    def build(self, input_shape=None):
+        self.built = True  # no weights: the lookup table is made from the config
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -40,7 +40,8 @@ class WordVectorPreprocessor(keras.layers.Layer):
 
     def __init__(self, tokenizer: WordTokenizer | dict, seq_length: int = 128, **kwargs):
         kwargs.setdefault("dtype", "int32")
-        super().__init__(trainable=False, **kwargs)
+        kwargs["trainable"] = False
+        super().__init__(**kwargs)
         if isinstance(tokenizer, dict):
             tokenizer = keras.saving.deserialize_keras_object(tokenizer)
         if isinstance(seq_length, bool) or not isinstance(seq_length, int) or seq_length < 1:
@@ -69,6 +70,9 @@ class WordVectorPreprocessor(keras.layers.Layer):
         if scalar:
             outputs = {name: value[0] for name, value in outputs.items()}
         return outputs
+
+    def build(self, input_shape=None):
+        self.built = True  # no weights: the lookup table is made from the config
 
     def get_config(self) -> dict:
         config = super().get_config()
