@@ -13,6 +13,7 @@ COMMANDS = [
     "predict",
     "features",
     "feature_ner",
+    "train_word_vectors",
     "export",
     "convert",
     "demo",

@@ -27,6 +27,7 @@ import struct
 import numpy as np
 
 from bertzoo.families.word_vectors.vector_file_error import VectorFileError
+from bertzoo.families.word_vectors.vector_lines import open_binary
 from bertzoo.families.word_vectors.vector_table import VectorTable
 
 FASTTEXT_MAGIC = 793712314
@@ -135,7 +136,7 @@ def read_fasttext_bin(path: str | os.PathLike, *, unicode_errors: str = "strict"
         VectorFileError: not a fastText model (bad magic), an unknown version, a quantized model, a
             matrix whose shape disagrees with the args and dictionary, or a truncated file.
     """
-    with open(path, "rb") as handle:
+    with open_binary(path) as handle:  # cc.en.300.bin.gz is read as it is
         data = handle.read()
     reader = _Reader(path, data)
     magic, version = reader.unpack("<ii", "the magic number and version")

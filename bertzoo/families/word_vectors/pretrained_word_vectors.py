@@ -77,7 +77,8 @@ def sniff_vector_file(path: pathlib.Path) -> str | None:
             head = handle.read(4096)
     except OSError:
         return None
-    if name.endswith(".bin") and len(head) >= 4 and int.from_bytes(head[:4], "little", signed=True) == 793712314:
+    if name.endswith((".bin", ".bin.gz")) and len(head) >= 4 and int.from_bytes(head[:4], "little",
+                                                                                  signed=True) == 793712314:
         return "fasttext_bin"
     first_line = head.split(b"\n", 1)[0]
     fields = first_line.split()
