@@ -8,6 +8,7 @@ A new subcommand is a module here plus one entry in ``COMMANDS``. Shared option 
 # subcommand module names, in the order ``bertzoo --help`` lists them.
 COMMANDS = [
     "pretrain",
+    "pretrain_elmo",
     "finetune",
     "evaluate",
     "predict",
@@ -16,5 +17,10 @@ COMMANDS = [
     "train_word_vectors",
     "export",
     "convert",
+    "ulmfit",
     "demo",
+    "models",
+    "download",
+    "cache",
+    "translate",
 ]

@@ -23,6 +23,7 @@ def dot_product_attention(
     key_mask=None,
     dropout: Callable | None = None,
     training: bool | None = None,
+    causal: bool = False,
 ):
     """Multi-head attention over projected inputs.
 
@@ -34,6 +35,9 @@ def dot_product_attention(
         dropout: applied to the attention probabilities (BERT's attention dropout), e.g. a
             ``keras.layers.Dropout``; called with ``training``.
         training: whether dropout is active.
+        causal: query ``i`` may attend only to keys ``j <= i + key_length - query_length`` (a
+            decoder's self-attention; with equal lengths, keys up to its own position). Combined
+            with ``key_mask``.
 
     Returns:
         ``[batch, query_length, heads, head_size]`` in the dtype of ``query``.
@@ -44,6 +48,11 @@ def dot_product_attention(
     if key_mask is not None:
         allowed = ops.cast(key_mask, "bool")[:, None, None, :]
         scores = ops.where(allowed, scores, MASKED_SCORE)
+    if causal:
+        query_length, key_length = ops.shape(query)[1], ops.shape(key)[1]
+        query_positions = ops.arange(query_length)[:, None] + (key_length - query_length)
+        allowed = ops.arange(key_length)[None, :] <= query_positions
+        scores = ops.where(allowed[None, None], scores, MASKED_SCORE)
     probabilities = ops.softmax(scores, axis=-1)
     probabilities = ops.cast(probabilities, query.dtype)
     if dropout is not None:
