@@ -221,7 +221,7 @@ def save_word_vectors(bundle: PretrainedWordVectors, out_dir: str | os.PathLike,
                       overwrite: bool = False) -> pathlib.Path:
     """Writes the bundle's vectors (as its encoder holds them now: fine-tuned ones included) in
     bertzoo's own format; ``load_word_vectors`` reads it back."""
-    from bertzoo.families.bert.checkpoints.bertzoo_format import staged_directory
+    from bertzoo.atomic_directory import staged_directory
 
     vectors = np.asarray(bundle.encoder.word_embeddings.embeddings.numpy()[len(SPECIAL_TOKENS) :], np.float32)
     words = list(bundle.tokenizer.words)

@@ -5,8 +5,23 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from bertzoo.families.bert.bert_preprocessor import segment_batches
 from bertzoo.families.word_vectors.word_tokenizer import PAD_ID, WordTokenizer
+from bertzoo.text.basic_normalizer import as_string_batch
+
+
+def segment_batches(inputs, owner: str) -> tuple[list[tf.Tensor], bool, int | None]:
+    """The segments of the inputs as rank-1 string batches (a pair: a tuple or list of two tensors;
+    a list of two Python strings is a batch), whether they were scalars, and the static batch size."""
+    is_pair = (isinstance(inputs, (tuple, list)) and len(inputs) == 2
+               and not any(isinstance(x, (str, bytes)) for x in inputs))
+    batches = [as_string_batch(s, owner) for s in (list(inputs) if is_pair else [inputs])]
+    if len({scalar for _, scalar in batches}) > 1:
+        raise ValueError(f"{owner}: a pair must be two scalars or two batches of strings, not one of each.")
+    strings = [s for s, _ in batches]
+    sizes = [s.shape[0] for s in strings]
+    if len(strings) == 2 and None not in sizes and sizes[0] != sizes[1]:
+        raise ValueError(f"{owner}: the two segments of a pair must have the same batch size, got {sizes}.")
+    return strings, batches[0][1], next((b for b in sizes if b is not None), None)
 
 
 def truncated_pair_lengths(length_a: tf.Tensor, length_b: tf.Tensor, seq_length: int) -> tuple[tf.Tensor, tf.Tensor]:
