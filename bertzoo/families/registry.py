@@ -17,6 +17,7 @@ from typing import Any, Callable, ClassVar
 # family name -> module defining FAMILY. The one registration a new family needs.
 BUILT_IN_FAMILIES: dict[str, str] = {
     "bert": "bertzoo.families.bert.family",
+    "gpt": "bertzoo.families.gpt.family",
 }
 
 _registered: dict[str, "Family"] = {}
