@@ -8,9 +8,10 @@ The two variants differ in where LayerNorm sits and in their special tokens:
 - ``gpt2`` (openai/gpt-2 ``model.py``): pre-LayerNorm blocks and a final LayerNorm ``ln_f``.
 
 Both use learned positions, tanh-approximated GELU (OpenAI's ``gelu``), LayerNorm epsilon 1e-5 (the
-``norm`` of both originals) and tie the language-model output to the word embeddings. Hugging Face's
-``openai-gpt`` config says ``afn: "gelu"``, which in transformers is the exact (erf) GELU; the reader
-maps each name to the function the checkpoint is computed with.
+``norm`` of both originals) and tie the language-model output to the word embeddings. The same
+activation name means different functions in transformers: for ``gpt2``, ``activation_function:
+"gelu"`` is the exact (erf) GELU and ``"gelu_new"`` the tanh one; for ``openai-gpt``, ``afn: "gelu"``
+is the tanh one (its own ``ACT_FNS`` table). Each reader maps the name to the function computed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from bertzoo.errors import ConfigError
 
 VARIANTS = ("gpt1", "gpt2")
 POOLINGS = ("classify_token", "last_token")
+# transformers' openai-gpt has its own table: "gelu" there is gelu_new (tanh).
+HF_OPENAI_GPT_ACTIVATIONS = {"gelu": "gelu_tanh", "relu": "relu", "silu": "silu", "swish": "silu"}
 HF_ACTIVATIONS = {"gelu": "gelu_erf", "gelu_python": "gelu_erf", "gelu_new": "gelu_tanh",
                   "gelu_pytorch_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh", "relu": "relu",
                   "silu": "silu", "swish": "silu"}
@@ -166,8 +169,9 @@ class GPTConfig:
             raise ConfigError(f"{path}: field 'model_type' is {model_type!r}, expected 'gpt2' or 'openai-gpt'")
         activation_key = "activation_function" if model_type == "gpt2" else "afn"
         activation = data.get(activation_key, "gelu_new" if model_type == "gpt2" else "gelu")
-        if activation not in HF_ACTIVATIONS:
-            raise ConfigError(f"{path}: field {activation_key!r} is {activation!r}; bertzoo knows {sorted(HF_ACTIVATIONS)}")
+        table = HF_ACTIVATIONS if model_type == "gpt2" else HF_OPENAI_GPT_ACTIVATIONS
+        if activation not in table:
+            raise ConfigError(f"{path}: field {activation_key!r} is {activation!r}; bertzoo knows {sorted(table)}")
         hidden = int(data.get("n_embd", 768))
         inner = data.get("n_inner")
         try:
@@ -175,7 +179,7 @@ class GPTConfig:
                 vocab_size=int(data["vocab_size"]), max_position_embeddings=int(data.get("n_positions", 512)),
                 hidden_size=hidden, num_hidden_layers=int(data.get("n_layer", 12)),
                 num_attention_heads=int(data.get("n_head", 12)),
-                intermediate_size=int(inner) if inner else 4 * hidden, hidden_act=HF_ACTIVATIONS[activation],
+                intermediate_size=int(inner) if inner else 4 * hidden, hidden_act=table[activation],
                 hidden_dropout_prob=float(data.get("resid_pdrop", 0.1)),
                 embedding_dropout_prob=float(data.get("embd_pdrop", 0.1)),
                 attention_probs_dropout_prob=float(data.get("attn_pdrop", 0.1)),
@@ -211,7 +215,10 @@ class GPTConfig:
         if self.intermediate_size != 4 * self.hidden_size:
             raise ConfigError("Hugging Face's openai-gpt has no n_inner: intermediate_size must be 4 * hidden_size")
         common["vocab_size"] = self.vocab_size - self.num_special_tokens
-        return dict(model_type="openai-gpt", architectures=["OpenAIGPTLMHeadModel"], afn=inverse[self.hidden_act],
+        openai_names = {"gelu_tanh": "gelu", "relu": "relu", "silu": "silu"}
+        if self.hidden_act not in openai_names:
+            raise ConfigError(f"Hugging Face's openai-gpt has no activation for hidden_act {self.hidden_act!r}")
+        return dict(model_type="openai-gpt", architectures=["OpenAIGPTLMHeadModel"], afn=openai_names[self.hidden_act],
                     **common)
 
 
