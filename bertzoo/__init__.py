@@ -33,6 +33,10 @@ _EXPORTS = {
     "load_finetuned": "bertzoo.models.finetuned",
     "save_finetuned": "bertzoo.models.finetuned",
     "register_family": "bertzoo.families.registry",
+    "GPTConfig": "bertzoo.families.gpt.gpt_config",
+    "GPTDecoder": "bertzoo.families.gpt.gpt_decoder",
+    "PretrainedGPT": "bertzoo.families.gpt.pretrained_gpt",
+    "GPTGenerator": "bertzoo.families.gpt.gpt_generation",
 }
 # Subpackages reachable as attributes after a plain `import bertzoo` (bertzoo.features.sentence_embeddings).
 _SUBMODULES = ("export", "features")

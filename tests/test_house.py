@@ -23,6 +23,7 @@ PUBLIC_NAMES = {
     "BertTagger", "ConfigError", "FinetunedModel", "Pretrained", "PretrainedBert", "Vocabulary",
     "WordPieceTokenizer", "detect_format", "export", "features", "load_finetuned", "load_pretrained",
     "register_family", "save_finetuned", "save_pretrained",
+    "GPTConfig", "GPTDecoder", "GPTGenerator", "PretrainedGPT",
 }
 
 
