@@ -239,15 +239,11 @@ class GPT2Tokenizer(keras.layers.Layer):
             keys.append((a, b))
             values.append((rank, id_of(a + b)))
         self._id_space = next_id
-        seen = set()
-        pair_keys, pair_values = [], []
+        # A repeated merge takes its last rank, as the original's dict(zip(merges, range(len(merges)))).
+        packed_merges = {}
         for (a, b), (rank, merged) in zip(keys, values):
-            key = piece_ids[a] * next_id + piece_ids[b]
-            if key in seen:  # a repeated merge keeps its first (lowest) rank, like dict(zip(merges, ranks))
-                continue
-            seen.add(key)
-            pair_keys.append(key)
-            pair_values.append(rank * next_id + merged)
+            packed_merges[piece_ids[a] * next_id + piece_ids[b]] = rank * next_id + merged
+        pair_keys, pair_values = list(packed_merges), list(packed_merges.values())
 
         self._byte_ids = tf.constant(byte_ids, tf.int32)
         self._merge_table = tf.lookup.StaticHashTable(
