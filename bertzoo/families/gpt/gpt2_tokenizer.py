@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import types
 from collections.abc import Iterable
 
 import keras
@@ -157,21 +158,25 @@ class GPT2Tokenizer(keras.layers.Layer):
 
         if not isinstance(encoder, dict) or not encoder:
             raise ConfigError("GPT2Tokenizer: encoder must be a non-empty dict of token -> id (encoder.json)")
-        self.encoder = {str(t): int(i) for t, i in encoder.items()}
-        self.merges = [self._check_merge(n, m) for n, m in enumerate(merges)]
+        # Held in a namespace: Keras would track a 50,000-entry dict and list item by item.
+        self._vocabulary = types.SimpleNamespace(
+            encoder={str(t): int(i) for t, i in encoder.items()},
+            merges=[self._check_merge(n, m) for n, m in enumerate(merges)],
+        )
         if special_tokens is None:
-            special_tokens = [END_OF_TEXT] if END_OF_TEXT in self.encoder else []
-        self.special_tokens = list(special_tokens)
+            special_tokens = [END_OF_TEXT] if END_OF_TEXT in self._vocabulary.encoder else []
+        self.special_tokens = tuple(special_tokens)
         for name in self.special_tokens:
-            if name not in self.encoder:
+            if name not in self._vocabulary.encoder:
                 raise ConfigError(f"GPT2Tokenizer: special token {name!r} is not in the encoder")
         overlap = _special_pattern_overlaps(self.special_tokens)
         if overlap:
             raise ConfigError(f"GPT2Tokenizer: special tokens {overlap[0]!r} and {overlap[1]!r} can overlap in a text, which is not supported")
         self.allowed_special = self._resolve_allowed(allowed_special)
-        self._decoder = {i: t for t, i in self.encoder.items()}
-        self._vocabulary_size = max(self.encoder.values()) + 1
-        self._traced = {}
+        self._vocabulary.decoder = {i: t for t, i in self._vocabulary.encoder.items()}
+        self._vocabulary_size = max(self._vocabulary.encoder.values()) + 1
+        # A namespace, not a dict: Keras and TensorFlow would track (and try to save) a dict.
+        self._traced = types.SimpleNamespace(functions={})
         with tf.init_scope():
             self._build_tables()
 
@@ -197,7 +202,7 @@ class GPT2Tokenizer(keras.layers.Layer):
         if unknown:
             raise ValueError(
                 f"Unknown special token {unknown[0]!r} in allowed_special: this tokenizer's special tokens "
-                f"are {self.special_tokens}"
+                f"are {list(self.special_tokens)}"
             )
         return tuple(name for name in self.special_tokens if name in allowed)
 
@@ -207,7 +212,7 @@ class GPT2Tokenizer(keras.layers.Layer):
         decoder = byte_decoder()
         special = set(self.special_tokens)
         piece_ids: dict[bytes, int] = {}
-        for token, i in self.encoder.items():
+        for token, i in self._vocabulary.encoder.items():
             if token in special:
                 continue
             try:
@@ -226,7 +231,7 @@ class GPT2Tokenizer(keras.layers.Layer):
 
         byte_ids = [id_of(bytes([b])) for b in range(256)]
         keys, values = [], []
-        for rank, (left, right) in enumerate(self.merges):
+        for rank, (left, right) in enumerate(self._vocabulary.merges):
             try:
                 a, b = bytes(decoder[c] for c in left), bytes(decoder[c] for c in right)
             except KeyError as e:
@@ -234,15 +239,11 @@ class GPT2Tokenizer(keras.layers.Layer):
             keys.append((a, b))
             values.append((rank, id_of(a + b)))
         self._id_space = next_id
-        seen = set()
-        pair_keys, pair_values = [], []
+        # A repeated merge takes its last rank, as the original's dict(zip(merges, range(len(merges)))).
+        packed_merges = {}
         for (a, b), (rank, merged) in zip(keys, values):
-            key = piece_ids[a] * next_id + piece_ids[b]
-            if key in seen:  # a repeated merge keeps its first (lowest) rank, like dict(zip(merges, ranks))
-                continue
-            seen.add(key)
-            pair_keys.append(key)
-            pair_values.append(rank * next_id + merged)
+            packed_merges[piece_ids[a] * next_id + piece_ids[b]] = rank * next_id + merged
+        pair_keys, pair_values = list(packed_merges), list(packed_merges.values())
 
         self._byte_ids = tf.constant(byte_ids, tf.int32)
         self._merge_table = tf.lookup.StaticHashTable(
@@ -252,14 +253,14 @@ class GPT2Tokenizer(keras.layers.Layer):
             default_value=tf.constant(-1, tf.int64),
         )
         id_bytes = [b""] * self._vocabulary_size
-        for token, i in self.encoder.items():
+        for token, i in self._vocabulary.encoder.items():
             id_bytes[i] = token.encode("utf-8") if token in special else bytes(decoder[c] for c in token)
         self._id_bytes = tf.constant(id_bytes, tf.string)
         starts, classes = character_classes()
         self._class_starts = tf.constant(starts, tf.int32)
         self._classes = tf.constant(classes, tf.int32)
         self._special_code_points = [
-            (np.array([ord(c) for c in name], np.int32), self.encoder[name]) for name in self.special_tokens
+            (np.array([ord(c) for c in name], np.int32), self._vocabulary.encoder[name]) for name in self.special_tokens
         ]
 
         # Words that are one vocabulary token after merging skip the merge loop.
@@ -297,6 +298,15 @@ class GPT2Tokenizer(keras.layers.Layer):
 
     # -- vocabulary ----------------------------------------------------------------------------------
 
+    # Methods, not properties: Keras's saving walks every public attribute that holds a container.
+    def get_vocabulary(self) -> dict[str, int]:
+        """``encoder.json``'s contents (a copy): token (in GPT-2's byte alphabet) -> id."""
+        return dict(self._vocabulary.encoder)
+
+    def get_merges(self) -> list[tuple[str, str]]:
+        """``vocab.bpe``'s merges in rank order (a copy)."""
+        return list(self._vocabulary.merges)
+
     @property
     def vocabulary_size(self) -> int:
         """One more than the largest id (50257 for GPT-2)."""
@@ -304,20 +314,20 @@ class GPT2Tokenizer(keras.layers.Layer):
 
     @property
     def end_of_text_id(self) -> int:
-        if END_OF_TEXT not in self.encoder:
+        if END_OF_TEXT not in self._vocabulary.encoder:
             raise ConfigError(f"GPT2Tokenizer: this vocabulary has no {END_OF_TEXT!r} token")
-        return self.encoder[END_OF_TEXT]
+        return self._vocabulary.encoder[END_OF_TEXT]
 
     def token_to_id(self, token: str) -> int:
         """The id of a token spelled in GPT-2's byte alphabet (``"Ġthe"``) or a special token."""
-        if token not in self.encoder:
+        if token not in self._vocabulary.encoder:
             raise KeyError(f"{token!r} is not in the GPT-2 vocabulary (tokens are spelled in its byte alphabet, e.g. 'Ġthe')")
-        return self.encoder[token]
+        return self._vocabulary.encoder[token]
 
     def id_to_token(self, token_id: int) -> str:
-        if int(token_id) not in self._decoder:
+        if int(token_id) not in self._vocabulary.decoder:
             raise KeyError(f"id {token_id} is not in the GPT-2 vocabulary (size {self.vocabulary_size})")
-        return self._decoder[int(token_id)]
+        return self._vocabulary.decoder[int(token_id)]
 
     # -- tokenization --------------------------------------------------------------------------------
 
@@ -329,18 +339,23 @@ class GPT2Tokenizer(keras.layers.Layer):
         """As ``call``; ``allowed_special`` None means the tokenizer's own."""
         allowed = self.allowed_special if allowed_special is None else self._resolve_allowed(allowed_special)
         strings, scalar = as_string_batch(strings, type(self).__name__)
-        ids = with_static_rows(self._traced_tokenize(allowed)(strings), strings.shape[0])
+        if tf.executing_eagerly():
+            ids = self._traced_tokenize(allowed)(strings)
+        else:
+            ids = self._tokenize(strings, allowed)
+        ids = with_static_rows(ids, strings.shape[0])
         return ids[0] if scalar else ids
 
     def _traced_tokenize(self, allowed: tuple[str, ...]):
         """``_tokenize`` traced once per set of allowed special tokens, so eager calls run as a graph."""
-        if allowed not in self._traced:
-            self._traced[allowed] = tf.function(
+        functions = self._traced.functions
+        if allowed not in functions:
+            functions[allowed] = tf.function(
                 lambda strings: self._tokenize(strings, allowed),
                 input_signature=[tf.TensorSpec([None], tf.string)],
                 autograph=False,
             )
-        return self._traced[allowed]
+        return functions[allowed]
 
     def pre_tokenize(self, strings, allowed_special: Iterable[str] | str | None = None) -> tf.RaggedTensor:
         """The pieces the regular expression cuts (before merging): strings ``[batch, (pieces)]``."""
@@ -405,7 +420,7 @@ class GPT2Tokenizer(keras.layers.Layer):
         covered = tf.zeros_like(row_start)
         special_first = tf.fill(tf.shape(cp), -1)
         for name in allowed:
-            code_points, special_id = next(x for x in self._special_code_points if x[1] == self.encoder[name])
+            code_points, special_id = next(x for x in self._special_code_points if x[1] == self._vocabulary.encoder[name])
             match = tf.ones_like(row_start)
             for j, c in enumerate(code_points):
                 same_row = tf.equal(_shift_left(row, j, -1), row)
@@ -544,9 +559,9 @@ class GPT2Tokenizer(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "encoder": self.encoder,
-                "merges": [list(m) for m in self.merges],
-                "special_tokens": self.special_tokens,
+                "encoder": self._vocabulary.encoder,
+                "merges": [list(m) for m in self._vocabulary.merges],
+                "special_tokens": list(self.special_tokens),
                 "allowed_special": list(self.allowed_special),
             }
         )
