@@ -30,7 +30,7 @@ def recomputed_greedy(decoder, prompt, max_length, end_id=None):
 
 
 def test_cached_greedy_equals_recomputation(gpt):
-    generator = GPTGenerator(gpt.decoder, gpt.tokenizer, end_id=None, pad_id=0)
+    generator = GPTGenerator(gpt.decoder, end_id=None, pad_id=0)
     prompts = [[5, 6, 7], [9, 10, 11, 12, 13, 14], [200]]
     assert generator.generate_ids(prompts, max_length=20) == [recomputed_greedy(gpt.decoder, p, 20) for p in prompts]
 
@@ -112,3 +112,18 @@ def test_exported_savedmodel_generates_as_python(gpt, tmp_path):
     assert texts == generator.generate(prompts, max_length=24)
     with pytest.raises(tf.errors.InvalidArgumentError, match="a prompt is too long"):
         served(prompt=tf.constant(["a" * 40]))
+
+
+def test_generate_command(gpt, tmp_path, capsys):
+    from bertzoo.cli import main
+
+    bertzoo.save_pretrained(gpt, tmp_path / "model")
+    assert main(["generate", "--pretrained", str(tmp_path / "model"), "--prompt", "the theater", "--prompt", " he",
+                 "--max-length", "16", "--output", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    records = [__import__("json").loads(line) for line in (tmp_path / "out" / "generations.jsonl").read_text().splitlines()]
+    generator = GPTGenerator(gpt.decoder, gpt.tokenizer, end_id=gpt.end_of_text_id)
+    assert [r["continuation"] for r in records] == generator.generate(["the theater", " he"], max_length=16)
+    assert f"the theater\u2502{records[0]['continuation']}" in printed
+    assert main(["generate", "--pretrained", str(tmp_path / "model"), "--prompt", "x" * 40, "--max-length", "16"]) == 2
+    assert "prompt 0 has 40 tokens, longer than the model's context of 32" in capsys.readouterr().err

@@ -16,4 +16,5 @@ COMMANDS = [
     "export",
     "convert",
     "demo",
+    "generate",
 ]

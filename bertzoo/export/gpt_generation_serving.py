@@ -70,7 +70,8 @@ def export_generation(bundle, export_dir: str | os.PathLike, max_length: int = 6
     end_id = bundle.end_of_text_id
     settings = GenerationSettings(strategy=strategy, max_length=max_length, temperature=temperature, top_k=top_k,
                                   top_p=top_p, num_beams=num_beams, end_id=end_id,
-                                  pad_id=end_id if end_id is not None else 0, seed=seed)
+                                  pad_id=end_id if end_id is not None else 0, seed=seed,
+                                  vocabulary_size=min(bundle.tokenizer.vocabulary_size, bundle.config.vocab_size))
     module = GenerationServing(bundle.decoder, bundle.tokenizer, settings)
     export_dir = pathlib.Path(export_dir)
     tf.saved_model.save(module, str(export_dir), signatures={"serving_default": module.generate})

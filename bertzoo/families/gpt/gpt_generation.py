@@ -36,6 +36,8 @@ class GenerationSettings:
         end_id: generation of a row stops after this token (None: never stops early).
         pad_id: written after a row has ended.
         seed: sampling seed.
+        vocabulary_size: only ids below it are generated (the tokenizer's size, when the embedding
+            table has more rows, e.g. padded or GPT-1's special tokens); None: every row.
     """
 
     strategy: str = "greedy"
@@ -47,6 +49,7 @@ class GenerationSettings:
     end_id: int | None = None
     pad_id: int = 0
     seed: int = 0
+    vocabulary_size: int | None = None
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -119,7 +122,7 @@ def generate_ids(decoder, prompt_ids: tf.Tensor, prompt_lengths: tf.Tensor, sett
 
     def step(index, tokens, cache, done):
         hidden, cache = decoder.decode(tokens[:, index - 1: index], cache, index - 1)
-        logits = decoder.logits(hidden[:, 0])
+        logits = _restrict(decoder.logits(hidden[:, 0]), settings)
         if settings.strategy == "greedy":
             chosen = tf.argmax(logits, axis=-1, output_type=tf.int32)
         else:
@@ -140,6 +143,10 @@ def generate_ids(decoder, prompt_ids: tf.Tensor, prompt_lengths: tf.Tensor, sett
     done = tf.zeros([batch], tf.bool)
     _, tokens, _, _ = tf.while_loop(keep_going, step, (start, tokens, cache, done))
     return tokens, _lengths(tokens, prompt_lengths, end_id, settings.pad_id, max_length)
+
+
+def _restrict(logits, settings: GenerationSettings):
+    return logits if settings.vocabulary_size is None else logits[:, : settings.vocabulary_size]
 
 
 def _lengths(tokens, prompt_lengths, end_id, pad_id, max_length):
@@ -172,7 +179,7 @@ def _beam_search(decoder, prompt_ids, prompt_lengths, settings: GenerationSettin
     def step(index, tokens, cache, scores, done):
         flat = tf.reshape(tokens, [-1, max_length])
         hidden, cache = decoder.decode(flat[:, index - 1: index], cache, index - 1)
-        log_probs = tf.nn.log_softmax(decoder.logits(hidden[:, 0]), axis=-1)
+        log_probs = tf.nn.log_softmax(_restrict(decoder.logits(hidden[:, 0]), settings), axis=-1)
         vocab = tf.shape(log_probs)[-1]
         log_probs = tf.reshape(log_probs, [batch, beams, vocab])
         # A finished beam continues with padding only, its score unchanged.
@@ -241,7 +248,10 @@ class GPTGenerator:
 
     def generate_ids(self, prompts: Sequence[Sequence[int]], **options) -> list[list[int]]:
         """Id prompts -> each row's prompt + continuation ids (end-of-text excluded)."""
-        settings = GenerationSettings(end_id=self.end_id, pad_id=self.pad_id, **options)
+        vocabulary_size = None if self.tokenizer is None else min(self.tokenizer.vocabulary_size,
+                                                                   self.decoder.vocab_size)
+        settings = GenerationSettings(end_id=self.end_id, pad_id=self.pad_id, vocabulary_size=vocabulary_size,
+                                      **options)
         lengths = [len(row) for row in prompts]
         check_prompt_lengths(lengths, settings.max_length, self.decoder.max_position_embeddings)
         width = max(lengths)
