@@ -110,3 +110,41 @@ def test_multiple_choice_and_training(gpt1, tokenizer, tmp_path):
     trainer.model.save(path)
     loaded = __import__("keras").saving.load_model(path)
     np.testing.assert_allclose(loaded(inputs)["logits"], logits, atol=1e-5)
+
+
+def write_gpt1_with_tokenizer(directory):
+    """The tiny GPT-1 checkpoint with a GPT-1 vocabulary of its 300 token rows."""
+    import json
+
+    write_checkpoint("openai_gpt1_npy", directory)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    tokens = list(letters) + [c + "</w>" for c in letters] + [".</w>", ",</w>", "the</w>", "th"]
+    tokens += [f"unused{i}</w>" for i in range(300 - len(tokens))]
+    (directory / "encoder_bpe_40000.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
+    (directory / "vocab_40000.bpe").write_text("#version: 0.2\nt h\nth e</w>\n")
+    return directory
+
+
+def test_finetune_command_dispatches_to_gpt(tmp_path):
+    from bertzoo.cli import main
+
+    model_dir = write_gpt1_with_tokenizer(tmp_path / "gpt1")
+    gpt = bertzoo.load_pretrained(model_dir, seq_length=SEQ, num_attention_heads=2)
+    assert gpt.tokenizer.classify_id == gpt.config.classify_token_id == 302
+    ids = gpt.tokenizer.encode("the cat")
+    np.testing.assert_array_equal(gpt.preprocessor(["the cat"])["input_word_ids"][0, : len(ids) + 3],
+                                  [300, *ids, 302, 0])
+    rows = ["sentence\tlabel"] + [f"{text}\t{label}" for text, label in
+                                  [("the cat sat", "yes"), ("a dog ran", "no")] * 8]
+    (tmp_path / "train.tsv").write_text("\n".join(rows) + "\n")
+    bertzoo.save_pretrained(gpt, tmp_path / "ours")  # a format with the heads count recorded
+    code = main(["finetune", "--pretrained", str(tmp_path / "ours"), "--task", "classify", "--train",
+                 str(tmp_path / "train.tsv"), "--eval", str(tmp_path / "train.tsv"), "--seq-length", str(SEQ),
+                 "--epochs", "10", "--learning-rate", "1e-3", "--global-batch-size", "8", "--strategy", "cpu",
+                 "--output", str(tmp_path / "run")])
+    assert code == 0
+    metrics = __import__("json").loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["eval"]["accuracy"] == 1.0
+    assert (tmp_path / "run" / "model" / "model.keras").is_file()
+    again = bertzoo.load_pretrained(tmp_path / "run" / "model" / "pretrained", seq_length=SEQ)
+    assert again.config == gpt.config

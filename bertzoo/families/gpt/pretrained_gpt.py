@@ -133,6 +133,10 @@ def load_gpt(path: str | os.PathLike, seq_length: int = 128, dtype: Any = None, 
     if tokenizer is not None and tokenizer.vocabulary_size > config.vocab_size:
         raise ConfigError(f"{files['encoder.json']} has {tokenizer.vocabulary_size} tokens but the decoder's "
                           f"vocab_size is {config.vocab_size}: ids past the embedding table would be out of range")
+    if tokenizer is not None and config.variant == "gpt1" and tokenizer.vocabulary_size != config.vocab_size:
+        raise ConfigError(f"{files['encoder.json']}: GPT-1's special tokens follow the encoder's "
+                          f"{tokenizer.vocabulary_size - 3} tokens, but the weights have {config.vocab_size - 3} "
+                          "token rows before them: the tokenizer does not belong to these weights")
     preprocessor = None if tokenizer is None else make_preprocessor(config, tokenizer, seq_length)
     return PretrainedGPT(config=config, encoder=decoder, tokenizer=tokenizer, preprocessor=preprocessor,
                          source=str(directory), format=checkpoint_format, tokenizer_files=files,
