@@ -170,7 +170,7 @@ class GPTDecoder(keras.Model):
             hidden = block(hidden, mask)
             encoder_outputs.append(hidden)
         if self.final_layer_norm is not None:
-            hidden = self.final_layer_norm(hidden)
+            hidden = ops.cast(self.final_layer_norm(hidden), embedding_output.dtype)
             encoder_outputs[-1] = hidden
         classify_id = config.classify_token_id if config.pooling == "classify_token" else None
         pooled_output = TokenPooling(classify_id, name="pooling")(hidden, word_ids, input_mask)
@@ -221,7 +221,7 @@ class GPTDecoder(keras.Model):
             hidden, layer_cache = block(hidden, mask, cache=cache[i], cache_index=index, training=training)
             caches.append(layer_cache)
         if self.final_layer_norm is not None:
-            hidden = self.final_layer_norm(hidden)
+            hidden = ops.cast(self.final_layer_norm(hidden), self.compute_dtype)
         return hidden, ops.stack(caches, axis=0)
 
     def logits(self, hidden):
