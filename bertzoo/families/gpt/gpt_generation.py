@@ -116,8 +116,9 @@ def generate_ids(decoder, prompt_ids: tf.Tensor, prompt_lengths: tf.Tensor, sett
                     constant_values=settings.pad_id)
     start = tf.reduce_min(prompt_lengths)
     cache = decoder.initial_cache(batch, max_length)
-    # Prefill: every position before the shortest prompt's last token, in one pass.
-    _, cache = decoder.decode(tokens[:, : start - 1], cache, 0)
+    # Prefill in one pass over the whole buffer (a static shape, so XLA can compile it): the cache
+    # then holds every prompt position; later positions are overwritten before they are attended to.
+    _, cache = decoder.decode(tokens, cache, 0)
     end_id = -1 if settings.end_id is None else settings.end_id
 
     def step(index, tokens, cache, done):
@@ -170,7 +171,7 @@ def _beam_search(decoder, prompt_ids, prompt_lengths, settings: GenerationSettin
     tokens = tf.repeat(tokens[:, None], beams, axis=1)  # [batch, beams, max_length]
     start = tf.reduce_min(prompt_lengths)
     cache = decoder.initial_cache(batch * beams, max_length)
-    _, cache = decoder.decode(tf.reshape(tokens, [-1, max_length])[:, : start - 1], cache, 0)
+    _, cache = decoder.decode(tf.reshape(tokens, [-1, max_length]), cache, 0)
     # Only the first beam is live at the start, so the first expansion does not repeat hypotheses.
     scores = tf.tile(tf.constant([0.0] + [_NEG_INF] * (beams - 1))[None], [batch, 1])
     done = tf.zeros([batch, beams], tf.bool)
@@ -218,14 +219,19 @@ class GPTGenerator:
         decoder: a ``GPTDecoder``.
         tokenizer: its tokenizer (needed for string prompts).
         end_id: end-of-text id (GPT-2: ``tokenizer.end_of_text_id``); None never stops early.
+        pad_id: written after a row ends (default: ``end_id``, else 0).
+        jit_compile: compile generation with XLA (faster on CPU and GPU; float results may differ
+            from the uncompiled graph in the last bits, so a near-tie can pick another token).
 
     Example:
         >>> generator = GPTGenerator(gpt.decoder, gpt.tokenizer, end_id=gpt.end_of_text_id)
         >>> generator.generate(["The meaning of life is"], max_length=32, strategy="sample", top_p=0.9)
     """
 
-    def __init__(self, decoder, tokenizer=None, end_id: int | None = None, pad_id: int | None = None):
+    def __init__(self, decoder, tokenizer=None, end_id: int | None = None, pad_id: int | None = None,
+                 jit_compile: bool = False):
         self.decoder = decoder
+        self.jit_compile = jit_compile
         self.tokenizer = tokenizer
         self.end_id = end_id
         self.pad_id = pad_id if pad_id is not None else (end_id if end_id is not None else 0)
@@ -234,7 +240,8 @@ class GPTGenerator:
     def _function(self, settings: GenerationSettings):
         if settings not in self._compiled:
             self._compiled[settings] = tf.function(
-                lambda ids, lengths: generate_ids(self.decoder, ids, lengths, settings), reduce_retracing=True)
+                lambda ids, lengths: generate_ids(self.decoder, ids, lengths, settings), reduce_retracing=True,
+                jit_compile=self.jit_compile)
         return self._compiled[settings]
 
     def encode_prompts(self, prompts, allowed_special=None) -> list[list[int]]:
