@@ -89,18 +89,21 @@ def test_configs_and_their_errors():
         GPTConfig.preset("gpt5")
 
 
+@pytest.mark.slow
 def test_gpt2_small_has_124m_parameters():
     """The 124M checkpoint's parameter count (tied output), built at its real size."""
     decoder = GPTDecoder.from_gpt_config(GPTConfig.preset("gpt2"))
     assert decoder.count_params() == 124_439_808
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["gpt2-tiny", "gpt1-tiny"])
 def test_layer_checks(preset, tmp_path):
     run_layer_checks(lambda: GPTDecoder.from_gpt_config(GPTConfig.preset(preset, **TINY)),
                      lambda length: (make_inputs(length),), tmp_path)
 
 
+@pytest.mark.slow
 def test_block_layer_checks(tmp_path):
     import keras
 

@@ -114,6 +114,7 @@ def test_exported_savedmodel_generates_as_python(gpt, tmp_path):
         served(prompt=tf.constant(["a" * 40]))
 
 
+@pytest.mark.slow
 def test_generate_command(gpt, tmp_path, capsys):
     from bertzoo.cli import main
 

@@ -125,6 +125,7 @@ def write_gpt1_with_tokenizer(directory):
     return directory
 
 
+@pytest.mark.slow
 def test_finetune_command_dispatches_to_gpt(tmp_path):
     from bertzoo.cli import main
 
