@@ -66,11 +66,12 @@ def _area(module: str) -> str:
 # What each part of the house may import (besides itself); "families.*" means any family.
 ALLOWED = {
     "errors": set(),
+    "atomic_directory": set(),
     "text": {"errors"},
     "layers": {"errors"},
-    "hub": {"errors"},
-    "families": {"errors", "layers", "text", "hub"},     # the registry
-    "family": {"errors", "layers", "text", "hub", "families"},  # one family's folder
+    "hub": {"errors", "atomic_directory"},
+    "families": {"errors", "layers", "text", "hub", "atomic_directory"},     # the registry
+    "family": {"errors", "layers", "text", "hub", "families", "atomic_directory"},  # one family's folder
     "heads": {"errors", "layers"},
 }
 
@@ -150,6 +151,15 @@ def test_a_hugging_face_directory_of_another_model_type_is_not_read_as_bert(tmp_
     from bertzoo.families.bert.pretrained_bert import bert_format
 
     assert bert_format(tmp_path) is None
+
+
+def test_a_bertzoo_manifest_of_another_family_is_not_read_as_bert(tmp_path):
+    from bertzoo.families.bert.pretrained_bert import bert_format
+
+    (tmp_path / "bertzoo.json").write_text('{"format": "bertzoo", "family": "gpt"}')
+    assert bert_format(tmp_path) is None
+    (tmp_path / "bertzoo.json").write_text('{"format": "bertzoo", "family": "bert"}')
+    assert bert_format(tmp_path) == "bertzoo"
 
 
 def test_directories_written_before_the_move_still_load():

@@ -15,6 +15,7 @@ COMMANDS = [
     "feature_ner",
     "export",
     "convert",
+    "ulmfit",
     "demo",
     "generate",
 ]

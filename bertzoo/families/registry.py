@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar
 
 # family name -> module defining FAMILY. The one registration a new family needs.
 BUILT_IN_FAMILIES: dict[str, str] = {
+    "awd_lstm": "bertzoo.families.awd_lstm.family",
     "bert": "bertzoo.families.bert.family",
     "gpt": "bertzoo.families.gpt.family",
 }

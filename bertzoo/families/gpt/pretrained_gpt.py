@@ -20,6 +20,7 @@ import os
 import pathlib
 from typing import Any, ClassVar
 
+from bertzoo.atomic_directory import staged_directory
 from bertzoo.errors import ConfigError
 from bertzoo.families.gpt.checkpoints import bertzoo_gpt, hf_gpt_safetensors, openai_gpt1_npy, openai_gpt2_tf1
 from bertzoo.families.gpt.checkpoints.gpt_weights import assign_decoder_weights, read_decoder_weights
@@ -154,7 +155,7 @@ def save_gpt(bundle: PretrainedGPT, out_dir: str | os.PathLike, overwrite: bool 
     """Writes ``bundle`` in bertzoo's own GPT format; ``load_gpt`` reads it back."""
     weights = read_decoder_weights(bundle.encoder)
     files = dict(bundle.tokenizer_files)
-    with bertzoo_gpt.staged_directory(out_dir, overwrite) as staging:
+    with staged_directory(out_dir, overwrite) as staging:
         if bundle.tokenizer is not None and not files:
             from bertzoo.families.gpt.bpe_vocabulary import write_bpe_files
 

@@ -8,13 +8,10 @@ The manifest has its own name so BERT's ``bertzoo.json`` reader never claims it.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import pathlib
 import shutil
-import tempfile
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import numpy as np
 import safetensors.numpy
@@ -33,29 +30,11 @@ def is_bertzoo_gpt(directory: pathlib.Path) -> bool:
     return (directory / MANIFEST).is_file()
 
 
-@contextlib.contextmanager
-def staged_directory(directory: str | os.PathLike, overwrite: bool = False) -> Iterator[pathlib.Path]:
-    """An empty sibling of ``directory`` to write into, renamed into place at the end (removed on error)."""
-    directory = pathlib.Path(directory)
-    if directory.exists() and any(directory.iterdir()) and not overwrite:
-        raise FileExistsError(f"{directory} exists and is not empty; pass overwrite=True to replace it")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        yield staging
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
 def write_bertzoo_gpt(staging: pathlib.Path, config: GPTConfig, weights: Mapping[str, np.ndarray],
                       tokenizer_kind: str | None, tokenizer_files: Mapping[str, pathlib.Path] | None) -> None:
     """Writes the format into an (empty, staged) directory; ``tokenizer_files`` maps
     ``encoder.json`` / ``vocab.bpe`` to the files to copy."""
-    manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": config.to_dict(),
+    manifest = {"format": FORMAT_NAME, "family": "gpt", "format_version": FORMAT_VERSION, "config": config.to_dict(),
                 "tokenizer": tokenizer_kind, "weights": WEIGHTS}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     arrays = {name: np.ascontiguousarray(value, np.float32) for name, value in weights.items()}
