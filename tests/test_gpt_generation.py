@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import bertzoo
 from bertzoo.export.gpt_generation_serving import export_generation
-from bertzoo.families.gpt.gpt_generation import GPTGenerator, filter_logits
+from bertzoo.families.gpt.gpt_generation import GenerationSettings, GPTGenerator, sample_next
 from gpt_cases import write_checkpoint
 
 
@@ -69,11 +69,20 @@ def test_beam_search_equals_recomputed_beam_search(gpt):
 
 
 def test_sampling_filters_and_reproducibility(gpt):
-    logits = tf.constant([[3.0, 2.0, 1.0, 0.0, -1.0]])
-    assert (filter_logits(logits, 1.0, 2, 1.0).numpy() > -1e8).tolist() == [[True, True, False, False, False]]
-    probabilities = tf.nn.softmax(logits).numpy()[0]  # 0.64, 0.23, 0.09, ...
-    kept = filter_logits(logits, 1.0, 0, 0.8).numpy() > -1e8
-    assert kept.tolist() == [[True, True, False, False, False]] and probabilities[0] < 0.8 < probabilities[:2].sum()
+    logits = tf.constant([[3.0, 2.0, 1.0, 0.0, -1.0]] * 400)
+    probabilities = tf.nn.softmax(logits[0]).numpy()  # 0.64, 0.23, 0.09, ...
+    assert probabilities[0] < 0.8 < probabilities[:2].sum()
+
+    def drawn(**options):
+        settings = GenerationSettings(strategy="sample", **options)
+        return np.bincount(sample_next(logits, settings, tf.constant([1, 2])).numpy(), minlength=5) / 400
+
+    unfiltered = drawn()
+    assert unfiltered[2:].sum() > 0.05  # every token can be drawn
+    for options in ({"top_k": 2}, {"top_p": 0.8}):  # both keep exactly the two best tokens
+        frequencies = drawn(**options)
+        assert frequencies[2:].sum() == 0 and abs(frequencies[0] - probabilities[0] / probabilities[:2].sum()) < 0.07
+    assert drawn(temperature=0.05)[0] == 1.0
     generator = GPTGenerator(gpt.decoder, end_id=None)
     options = dict(max_length=16, strategy="sample", top_k=20, top_p=0.9, temperature=0.8)
     first = generator.generate_ids([[5, 6, 7]], seed=3, **options)

@@ -62,22 +62,22 @@ class GenerationSettings:
             raise ConfigError("top_k must be >= 0, num_beams >= 1 and max_length >= 2")
 
 
-def filter_logits(logits: tf.Tensor, temperature: float, top_k: int, top_p: float) -> tf.Tensor:
-    """Temperature, then top-k (keep the k best), then top-p (the smallest set whose probability
-    reaches p); filtered-out logits become -1e9."""
-    logits = tf.cast(logits, tf.float32) / temperature
-    if top_k:
-        kth = tf.math.top_k(logits, k=top_k).values[:, -1:]
-        logits = tf.where(logits < kth, _NEG_INF, logits)
-    if top_p < 1.0:
-        sorted_logits = tf.sort(logits, direction="DESCENDING", axis=-1)
-        probabilities = tf.nn.softmax(sorted_logits, axis=-1)
-        before = tf.math.cumsum(probabilities, axis=-1, exclusive=True)
-        # The smallest logit still kept: tokens whose preceding mass is below p.
-        kept = tf.reduce_sum(tf.cast(before < top_p, tf.int32), axis=-1, keepdims=True)
-        threshold = tf.gather(sorted_logits, kept - 1, batch_dims=1)
-        logits = tf.where(logits < threshold, _NEG_INF, logits)
-    return logits
+def sample_next(logits: tf.Tensor, settings: "GenerationSettings", seed: tf.Tensor) -> tf.Tensor:
+    """One token per row: temperature, then top-k (the k best), then top-p (the smallest set of the
+    best tokens whose probability reaches p, renormalised), then a draw seeded by ``seed`` ``[2]``.
+
+    Filtering and the draw happen on the sorted candidates (one ``top_k``), then map back to ids.
+    """
+    logits = tf.cast(logits, tf.float32) / settings.temperature
+    if not settings.top_k and settings.top_p >= 1.0:
+        return tf.cast(tf.random.stateless_categorical(logits, 1, seed=seed)[:, 0], tf.int32)
+    k = settings.top_k or tf.shape(logits)[-1]
+    values, indices = tf.math.top_k(logits, k=k)
+    if settings.top_p < 1.0:
+        before = tf.math.cumsum(tf.nn.softmax(values, axis=-1), axis=-1, exclusive=True)
+        values = tf.where(before < settings.top_p, values, _NEG_INF)
+    chosen = tf.random.stateless_categorical(values, 1, seed=seed, dtype=tf.int32)
+    return tf.gather(indices, chosen, batch_dims=1)[:, 0]
 
 
 def _write_column(tokens: tf.Tensor, index, values: tf.Tensor) -> tf.Tensor:
@@ -127,10 +127,7 @@ def generate_ids(decoder, prompt_ids: tf.Tensor, prompt_lengths: tf.Tensor, sett
         if settings.strategy == "greedy":
             chosen = tf.argmax(logits, axis=-1, output_type=tf.int32)
         else:
-            filtered = filter_logits(logits, settings.temperature, settings.top_k, settings.top_p)
-            chosen = tf.cast(tf.random.stateless_categorical(
-                filtered, 1, seed=tf.stack([tf.constant(settings.seed, tf.int32), index]), dtype=tf.int32)[:, 0],
-                tf.int32)
+            chosen = sample_next(logits, settings, tf.stack([tf.constant(settings.seed, tf.int32), index]))
         in_prompt = index < prompt_lengths
         chosen = tf.where(done, settings.pad_id, chosen)
         chosen = tf.where(in_prompt, tokens[:, index], chosen)
