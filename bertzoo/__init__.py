@@ -1,7 +1,7 @@
 """bertzoo: BERT and the models around it, for Keras 3 / TensorFlow.
 
     import bertzoo
-    bert = bertzoo.load_pretrained("path/to/checkpoint", seq_length=128)
+    bert = bertzoo.load_pretrained("bert-base-uncased", seq_length=128)   # or a directory, hf://..., ...
     outputs = bert.encoder(bert.preprocessor(["hello world"]))
 
 Public names resolve on first use (PEP 562), so importing one submodule does not import them all.
@@ -37,9 +37,15 @@ _EXPORTS = {
     "GPTDecoder": "bertzoo.families.gpt.gpt_decoder",
     "PretrainedGPT": "bertzoo.families.gpt.pretrained_gpt",
     "GPTGenerator": "bertzoo.families.gpt.gpt_generation",
+    "download": "bertzoo.hub.download",
+    "register_model": "bertzoo.hub.catalogue",
+    "TransformerConfig": "bertzoo.families.transformer.transformer_config",
+    "TransformerEncoder": "bertzoo.families.transformer.transformer_encoder",
+    "TransformerSeq2Seq": "bertzoo.families.transformer.transformer_seq2seq",
+    "PretrainedTransformer": "bertzoo.families.transformer.pretrained_transformer",
 }
 # Subpackages reachable as attributes after a plain `import bertzoo` (bertzoo.features.sentence_embeddings).
-_SUBMODULES = ("export", "features")
+_SUBMODULES = ("export", "features", "hub")
 
 __all__ = sorted(_EXPORTS) + list(_SUBMODULES)
 

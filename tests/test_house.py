@@ -22,7 +22,8 @@ PUBLIC_NAMES = {
     "BertClassifier", "BertConfig", "BertEncoder", "BertPreprocessor", "BertPretrainer", "BertSpanLabeler",
     "BertTagger", "ConfigError", "FinetunedModel", "Pretrained", "PretrainedBert", "Vocabulary",
     "WordPieceTokenizer", "detect_format", "export", "features", "load_finetuned", "load_pretrained",
-    "register_family", "save_finetuned", "save_pretrained",
+    "register_family", "save_finetuned", "save_pretrained", "download", "register_model", "hub",
+    "PretrainedTransformer", "TransformerConfig", "TransformerEncoder", "TransformerSeq2Seq",
     "GPTConfig", "GPTDecoder", "GPTGenerator", "PretrainedGPT",
 }
 

@@ -8,6 +8,7 @@ A new subcommand is a module here plus one entry in ``COMMANDS``. Shared option 
 # subcommand module names, in the order ``bertzoo --help`` lists them.
 COMMANDS = [
     "pretrain",
+    "pretrain_elmo",
     "finetune",
     "evaluate",
     "predict",
@@ -18,4 +19,8 @@ COMMANDS = [
     "ulmfit",
     "demo",
     "generate",
+    "models",
+    "download",
+    "cache",
+    "translate",
 ]

@@ -23,6 +23,7 @@ def dot_product_attention(
     key_mask=None,
     dropout: Callable | None = None,
     training: bool | None = None,
+    causal: bool = False,
 ):
     """Multi-head attention over projected inputs.
 
@@ -36,6 +37,9 @@ def dot_product_attention(
         dropout: applied to the attention probabilities (BERT's attention dropout), e.g. a
             ``keras.layers.Dropout``; called with ``training``.
         training: whether dropout is active.
+        causal: query ``i`` may attend only to keys ``j <= i + key_length - query_length`` (a
+            decoder's self-attention; with equal lengths, keys up to its own position). Combined
+            with ``key_mask``.
 
     Returns:
         ``[batch, query_length, heads, head_size]`` in the dtype of ``query``.
@@ -48,6 +52,11 @@ def dot_product_attention(
         # [batch, key] -> [batch, 1, 1, key]; [batch, query, key] -> [batch, 1, query, key].
         allowed = allowed[:, None, None, :] if len(allowed.shape) == 2 else allowed[:, None, :, :]
         scores = ops.where(allowed, scores, MASKED_SCORE)
+    if causal:
+        query_length, key_length = ops.shape(query)[1], ops.shape(key)[1]
+        query_positions = ops.arange(query_length)[:, None] + (key_length - query_length)
+        allowed = ops.arange(key_length)[None, :] <= query_positions
+        scores = ops.where(allowed[None, None], scores, MASKED_SCORE)
     probabilities = ops.softmax(scores, axis=-1)
     probabilities = ops.cast(probabilities, query.dtype)
     if dropout is not None:

@@ -5,6 +5,8 @@
 Family-agnostic: takes a Keras model and a dataset; never imports export or recipes.
 """
 
+from bertzoo.training.checkpoint_averaging import average_checkpoints, last_checkpoints
+from bertzoo.training.label_smoothing import label_smoothed_cross_entropy
 from bertzoo.training.optimization import (
     BertAdamW,
     SyncedLossScaleOptimizer,
@@ -15,6 +17,7 @@ from bertzoo.training.optimization import (
 )
 from bertzoo.training.strategy import TPUNotFoundError, check_tf_config, describe_batch, resolve_strategy
 from bertzoo.training.trainer import NonFiniteLossError, Trainer, is_chief, read_scalars
+from bertzoo.training.transformer_schedule import TransformerSchedule, transformer_adam
 
 __all__ = [
     "BertAdamW",
@@ -22,13 +25,18 @@ __all__ = [
     "SyncedLossScaleOptimizer",
     "TPUNotFoundError",
     "Trainer",
+    "TransformerSchedule",
     "WarmupLinearDecay",
+    "average_checkpoints",
     "bert_layer_depth",
     "check_tf_config",
     "create_optimizer",
     "describe_batch",
     "is_chief",
+    "label_smoothed_cross_entropy",
+    "last_checkpoints",
     "layer_decay_multiplier",
     "read_scalars",
     "resolve_strategy",
+    "transformer_adam",
 ]
