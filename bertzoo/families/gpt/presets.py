@@ -3,7 +3,8 @@
 OpenAI's GPT-2 files come from the openaipublic bucket its ``download_model.py`` uses (one entry
 directory per size: checkpoint, ``hparams.json``, ``encoder.json``, ``vocab.bpe``); GPT-1's from the
 finetune-transformer-lm repository's ``model/`` folder; Hugging Face copies from the
-``openai-community`` organisation (safetensors + ``vocab.json`` / ``merges.txt``).
+``openai-community`` organisation (safetensors + ``vocab.json`` / ``merges.txt``); the same repositories
+load as ``hf://openai-community/gpt2`` etc. through the gate's Hugging Face handles (``hf_handle``).
 """
 
 _GPT2_BASE = "https://openaipublic.blob.core.windows.net/gpt-2/models"
@@ -38,7 +39,8 @@ for _size, (_layers, _hidden, _heads, _name, _bytes) in {
     _hf = "openai-community/" + _name
     PRESETS[f"hf-{_name}"] = dict(
         _card(_layers, _hidden, _heads, 1024, 50257, f"GPT-2 {_size} (Hugging Face safetensors)", _GPT2_PAPER),
-        format="hugging_face", files={f: f"{_HF_BASE}/{_hf}/resolve/main/{f}" for f in _HF_FILES}, size=None, aliases=[f"hf://{_hf}"])
+        format="hugging_face", files={f: f"{_HF_BASE}/{_hf}/resolve/main/{f}" for f in _HF_FILES}, size=None,
+        aliases=[], hf_handle=f"hf://{_hf}")
 
 PRESETS["gpt1"] = dict(
     _card(12, 768, 12, 512, 40478, "GPT-1, the OpenAI Transformer (117M), as released with finetune-transformer-lm",
@@ -48,4 +50,4 @@ PRESETS["gpt1"] = dict(
 PRESETS["hf-openai-gpt"] = dict(
     _card(12, 768, 12, 512, 40478, "GPT-1 (Hugging Face safetensors)", _GPT1_PAPER),
     format="hugging_face", files={f: f"{_HF_BASE}/openai-community/openai-gpt/resolve/main/{f}" for f in _HF_FILES}, size=None,
-    aliases=["hf://openai-community/openai-gpt"])
+    aliases=[], hf_handle="hf://openai-community/openai-gpt")
