@@ -160,3 +160,24 @@ def test_weights_round_trip_through_the_decoder(tmp_path):
     read = read_decoder_weights(gpt.encoder)
     for name, value in gpt2_weights().items():
         np.testing.assert_array_equal(read[name], value, err_msg=name)
+
+
+def test_gpt2_entry_downloads_through_a_mirror_and_loads_like_its_directory(tmp_path, monkeypatch):
+    """The catalogue's `gpt2` entry names OpenAI's seven files; served (tiny) by a local mirror of
+    openaipublic, it downloads and loads by name, equal to the same files read from a directory."""
+    from hub_fixtures import clean_environment
+    from model_server import ModelServer
+
+    clean_environment(monkeypatch, tmp_path / "home")
+    directory = write_checkpoint("openai_gpt2_tf1", tmp_path / "release")
+    assert "model_checkpoint_path: \"model.ckpt\"" in (directory / "checkpoint").read_text()  # relative, as OpenAI's
+    base = "https://openaipublic.blob.core.windows.net/gpt-2/models/"
+    entry = bertzoo.hub.get_entry("gpt2-small")
+    assert entry.name == "gpt2" and entry.format == "openai_gpt2_tf1"
+    with ModelServer() as server:
+        for name, url in entry.files.items():
+            server.add("gpt2/" + url[len(base):], (directory / name).read_bytes())
+        monkeypatch.setenv("BERTZOO_MIRROR", f"{base}={server.url}gpt2/")
+        by_name = bertzoo.load_pretrained("gpt2", seq_length=8)
+    assert by_name.family == "gpt" and by_name.format == "openai_gpt2_tf1"
+    assert_matches_reference(by_name, "gpt2", GPT2_CONFIG)

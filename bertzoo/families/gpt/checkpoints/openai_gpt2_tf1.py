@@ -25,7 +25,8 @@ FILES = ("hparams.json", "encoder.json", "vocab.bpe")
 def checkpoint_prefix(directory: pathlib.Path) -> str | None:
     """The checkpoint prefix in ``directory`` (``checkpoint`` file first, else the one ``*.index``)."""
     latest = tf.train.latest_checkpoint(str(directory))
-    if latest and pathlib.Path(latest + ".index").is_file():
+    # A ``checkpoint`` file may name an absolute path elsewhere (a copied directory): only trust it inside.
+    if latest and pathlib.Path(latest + ".index").is_file() and pathlib.Path(latest).parent.resolve() == directory.resolve():
         return latest
     indexes = sorted(directory.glob("*.ckpt*.index"))
     return str(indexes[0])[: -len(".index")] if indexes else None
@@ -74,7 +75,7 @@ def write_gpt2_tf1(directory: str | pathlib.Path, config: GPTConfig, weights: Ma
             if name.endswith("/w"):
                 value = value[None]
             variables.append(tf.compat.v1.Variable(value, name=SCOPE + name))
-        saver = tf.compat.v1.train.Saver(variables)
+        saver = tf.compat.v1.train.Saver(variables, save_relative_paths=True)
         with tf.compat.v1.Session(graph=graph) as session:
             session.run(tf.compat.v1.global_variables_initializer())
             saver.save(session, str(directory / "model.ckpt"))
