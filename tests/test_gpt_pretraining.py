@@ -56,3 +56,29 @@ def test_continued_pretraining_starts_from_the_checkpoint(tmp_path):
                                    log_every=10, checkpoint_every=10)
     # Starting from the checkpoint (not from scratch): the perplexity is where the first run left it.
     assert again["perplexity"] < 1.1 * first["perplexity"] < 0.9 * first["unigram_perplexity"]
+
+
+def test_causal_lm_train_step_compiles_with_xla(tmp_path):
+    """The same three steps with and without jit_compile give the same losses."""
+    from bertzoo.data.packed_sequences import packed_dataset
+    from bertzoo.families.gpt.gpt_causal_lm import GPTCausalLM, causal_lm_loss_terms
+    from bertzoo.training import Trainer, create_optimizer, resolve_strategy
+
+    stream = np.random.default_rng(0).integers(0, 64, 8 * 16 + 1).astype(np.int32)
+    inputs, labels = pack_windows(stream, 16)
+    config = bertzoo.GPTConfig.preset("gpt2-tiny", vocab_size=64, hidden_dropout_prob=0.0,
+                                      embedding_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    losses = []
+    for jit_compile in (False, True):
+        def build_model():
+            model = GPTCausalLM(bertzoo.GPTDecoder.from_gpt_config(config))
+            model.build()
+            return model
+
+        trainer = Trainer(resolve_strategy("cpu"), build_model, lambda: create_optimizer(1e-3, 3, 0),
+                          causal_lm_loss_terms, global_batch_size=4, output_dir=tmp_path / str(jit_compile),
+                          log_every=1, checkpoint_every=3, jit_compile=jit_compile, seed=1, verbose=False)
+        trainer.train(packed_dataset(inputs, labels, 4, shuffle=False), 3)
+        losses.append([entry["loss"] for entry in trainer.history])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
+    assert len(losses[0]) == 3
