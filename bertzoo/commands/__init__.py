@@ -18,6 +18,7 @@ COMMANDS = [
     "convert",
     "ulmfit",
     "demo",
+    "generate",
     "models",
     "download",
     "cache",
