@@ -19,6 +19,7 @@ COMMANDS = [
     "convert",
     "ulmfit",
     "demo",
+    "generate",
     "models",
     "download",
     "cache",
