@@ -109,3 +109,20 @@ def test_skip_gram_puts_words_of_one_document_nearer(tmp_path):
     chance = [_same_document_margin(bertzoo.VectorTable(table.words, np.random.default_rng(seed).normal(
         size=table.vectors.shape))) for seed in range(5)]
     assert margin > 0.08 and margin > max(chance) + 0.05, (margin, chance)
+
+
+def test_train_step_gives_the_same_vectors_with_and_without_jit_compile(tmp_path):
+    from bertzoo.recipes import train_word_vectors
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(CORPUS.read_text(encoding="utf-8").splitlines()[:200]) + "\n", encoding="utf-8")
+    tables = []
+    for jit in (False, True):
+        out = tmp_path / f"jit_{jit}"
+        train_word_vectors.run(corpus=str(corpus), output=str(out), model="skipgram", dim=8, min_count=2, epochs=0.5,
+                               global_batch_size=128, table_size=100_000, strategy="cpu", jit_compile=jit,
+                               log_every=1000, verbose=False, seed=7)
+        tables.append(bertzoo.load_pretrained(out).table)
+    assert tables[0].words == tables[1].words
+    assert np.abs(tables[0].vectors).max() > 0.5 / 8  # trained: past the initial range +-0.5/dim
+    np.testing.assert_allclose(tables[0].vectors, tables[1].vectors, rtol=1e-4, atol=1e-5)
