@@ -232,8 +232,25 @@ def test_fasttext_bin_vectors_equal_the_independent_reimplementation(tmp_path):
         expected = fasttext_word_vector(matrix, words, word if word != "</s>" else "\0", 2, 4, 50) \
             if word != "</s>" else matrix[0]
         np.testing.assert_allclose(table.vector(word), expected, rtol=1e-6, atol=1e-7, err_msg=word)
-    assert subword_hashes("é", 1, 1, 1 << 32) != [int.from_bytes("é".encode(), "little")]  # signed bytes matter
     assert word_vectors_format(tmp_path) == "fasttext_bin"
+
+
+def test_fasttext_hash_sign_extends_bytes_as_fasttext_does():
+    from bertzoo.families.word_vectors.fasttext_bin import character_ngrams, fasttext_hash
+    from reference.word_vector_reference import fnv1a_signed
+
+    def fnv1a_unsigned(data: bytes) -> int:  # textbook FNV-1a: what fastText does NOT compute
+        h = 2166136261
+        for byte in data:
+            h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+        return h
+
+    for text in ["<ca", "café", "日本語>", "Ünï"]:
+        data = text.encode("utf-8")
+        assert fasttext_hash(data) == fnv1a_signed(data), text
+        assert (fasttext_hash(data) == fnv1a_unsigned(data)) == data.isascii(), text
+    for word in ["café", "日本語", "a"]:
+        assert [fasttext_hash(g) % 1000 for g in character_ngrams(word, 1, 4)] == subword_hashes(word, 1, 4, 1000)
 
 
 def test_fasttext_bin_vectors_equal_the_fasttext_package(tmp_path):
