@@ -25,6 +25,8 @@ PUBLIC_NAMES = {
     "register_family", "save_finetuned", "save_pretrained", "download", "register_model", "hub",
     "PretrainedTransformer", "TransformerConfig", "TransformerEncoder", "TransformerSeq2Seq",
     "BertMultipleChoice", "MultipleChoice", "TextClassifier",
+    "PretrainedWordVectors", "VectorTable", "WordVectorEncoder",
+    "GPTConfig", "GPTDecoder", "GPTGenerator", "PretrainedGPT",
 }
 
 
