@@ -7,6 +7,13 @@ recipe (AdamW, linear warmup over 10 % of the steps then linear decay, lr 2e-5..
 2..4 epochs) under any strategy; the result is a fine-tuned directory (`output/model`) that
 `bertzoo evaluate`, `bertzoo predict` and `load_finetuned` read. With --eval the official metric of
 the task is computed at the end and written to metrics.json beside the training figures.
+
+Defaults (``bertzoo.models.fine_tuning_defaults`` states the rule): the learning rate follows the
+encoder's width (the paper's 5e-5 at 768, 2e-4 at 384), the epochs grow on small data until there
+are 300 updates (3 to 10), sentence-transformers checkpoints are mean-pooled, and with --eval the
+model of the best epoch is kept. ``paper_defaults=True`` (--paper-defaults) restores the paper's
+lr 5e-5, 3 epochs, [CLS] pooler and last epoch. ``search`` runs the paper's dev-set grid
+(``recipes.finetune_search``).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import tensorflow as tf
 
 from bertzoo.families.bert.bert_encoder import BertEncoder
 from bertzoo.families.bert.checkpoints.encoder_weights import assign_encoder_weights, read_encoder_weights
+from bertzoo.models import fine_tuning_defaults
 from bertzoo.models.finetuned import FinetunedModel, save_finetuned
 from bertzoo.pretrained import load_pretrained
 from bertzoo.training.run_directory import RunDirectory, update_json_file
@@ -36,14 +44,19 @@ from bertzoo.training.trainer import write_scalar
 
 def run(*, task: str, train: str, eval: str | None = None, pretrained: str | None = None,
         output: str = "output/finetune", settings: dict[str, Any] | None = None,
-        label_names: list[str] | None = None, seq_length: int | None = None, epochs: float = 3.0,
-        learning_rate: float = 5e-5, warmup_fraction: float = 0.1, weight_decay: float = 0.01,
+        label_names: list[str] | None = None, seq_length: int | None = None, epochs: float | None = None,
+        learning_rate: float | None = None, paper_defaults: bool = False, keep_best_epoch: bool | None = None,
+        warmup_fraction: float = 0.1, weight_decay: float = 0.01,
         layer_decay: float | None = None, global_batch_size: int = 32, strategy: str = "auto",
         steps_per_execution: int = 1, accumulation_steps: int = 1, log_every: int = 20,
         checkpoint_every: int = 500,
         jit_compile: bool = False, mixed_precision: str | None = None, deterministic: bool = False,
         seed: int = 12345, verbose: bool = True) -> dict:
     """Fine-tunes ``pretrained`` on ``train`` for ``task``; writes ``output/model`` and ``output/metrics.json``.
+
+    ``epochs`` and ``learning_rate`` None take bertzoo's defaults (the module docstring), or the
+    paper's with ``paper_defaults``. ``keep_best_epoch`` None: keep the best epoch on ``eval`` when
+    the epochs are the rule's (not given, not ``paper_defaults``); the search's trials pass False.
 
     Returns:
         The final training figures, with ``eval`` (the official metrics on ``eval``) when given.
@@ -77,6 +90,19 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
     encoded = fine_tuning.encode(train_examples, bert, training=True)
     eval_examples = fine_tuning.read(eval, training=False) if eval else None  # bad eval files fail early
     num_rows = encoded.num_rows
+    recommended = fine_tuning_defaults.recommended_settings(
+        hidden_size=bert.config.hidden_size, num_train_examples=num_rows, batch_size=global_batch_size,
+        checkpoint_dir=directory, has_validation=eval is not None, paper_defaults=paper_defaults)
+    if keep_best_epoch is None:  # the rule's epochs can overshoot on small data; explicit ones are kept as given
+        keep_best_epoch = recommended.keep_best_epoch and epochs is None
+    epochs = recommended.epochs if epochs is None else epochs
+    learning_rate = recommended.learning_rate if learning_rate is None else learning_rate
+    if getattr(fine_tuning, "pooling", None) == "pooler" and not (settings or {}).get("pooling"):
+        fine_tuning.pooling = recommended.pooling
+    _say(verbose, f"settings: lr {learning_rate:g}, {epochs:g} epochs, batch {global_batch_size}"
+                  + (f", {fine_tuning.pooling} pooling" if hasattr(fine_tuning, "pooling") else "")
+                  + (", the best epoch on --eval kept" if eval and keep_best_epoch else "")
+                  + (" (the paper's defaults)" if paper_defaults else ""))
     steps = max(1, int(epochs * num_rows) // global_batch_size)
     warmup_steps = int(warmup_fraction * steps)
     _say(verbose, f"task {task}: {num_rows} training rows"
@@ -107,12 +133,18 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
         hidden_size=bert.config.hidden_size, num_heads=bert.config.num_attention_heads, seq_length=seq_length,
         micro_batch_size=trainer.per_replica_batch_size // accumulation_steps, mixed_precision=mixed_precision,
         accumulation_steps=accumulation_steps).describe())
-    final = trainer.train(training_dataset(encoded, global_batch_size, seed), steps)
-
     finetuned = FinetunedModel(task=task, model=trainer.model,
                                bert=dataclasses.replace(bert, encoder=trainer.model.encoder),
                                label_names=fine_tuning.label_names, settings=fine_tuning.settings())
-    if trainer.is_chief:
+    dataset = training_dataset(encoded, global_batch_size, seed)
+    if keep_best_epoch and eval_examples is not None and epochs > 1:
+        final = _train_keeping_best_epoch(trainer, dataset, steps, num_rows // global_batch_size or 1, fine_tuning,
+                                          finetuned, eval_examples, run_dir, global_batch_size=global_batch_size,
+                                          jit_compile=jit_compile, verbose=verbose)
+        eval_examples = None  # evaluated at every epoch; the best one's figures are in `final`
+    else:
+        final = trainer.train(dataset, steps)
+    if trainer.is_chief and "best_epoch" not in final:
         save_finetuned(finetuned, out_dir / "model", overwrite=True)
         run_dir.publish("model")
         _say(verbose, f"wrote {run_dir.path('model')} (bertzoo evaluate / predict read it)")
@@ -122,9 +154,61 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
                                     write=trainer.is_chief, verbose=verbose)
         final = dict(final, eval=results)
         if trainer.is_chief:
+            if fine_tuning.settings() != finetuned.settings:  # chosen at evaluation (--null-score-diff-threshold auto)
+                update_json_file(os.fspath(out_dir / "model" / "task.json"), {"settings": fine_tuning.settings()})
+                run_dir.publish("model")
             run_dir.publish("eval_predictions.jsonl", "logs")
             update_metrics_file(run_dir.path("metrics.json"), {"eval": results, "eval_file": str(eval)})
     return final
+
+
+def _train_keeping_best_epoch(trainer: Trainer, dataset, steps: int, steps_per_epoch: int, task: Task,
+                              finetuned: FinetunedModel, eval_examples: Any, run_dir: RunDirectory, *,
+                              global_batch_size: int, jit_compile: bool, verbose: bool) -> dict:
+    """Trains epoch by epoch, scores --eval after each, and keeps (writes) the best epoch's model."""
+    out_dir = run_dir.local
+    boundaries = sorted({min(steps, steps_per_epoch * k) for k in range(1, -(-steps // steps_per_epoch) + 1)})
+    best, history, final = None, [], {}
+    for epoch, boundary in enumerate(boundaries, start=1):
+        final = trainer.train(dataset, boundary)
+        results = evaluate_examples(task, finetuned, eval_examples, out_dir / "epochs" / str(epoch),
+                                    strategy=trainer.strategy, global_batch_size=global_batch_size,
+                                    jit_compile=jit_compile, write=trainer.is_chief, verbose=verbose)
+        name, larger_is_better = task_selection_metric(results)
+        value = results[name]
+        history.append({"epoch": epoch, "step": boundary, **results})
+        if best is None or (value > best[0] if larger_is_better else value < best[0]):
+            best = (value, epoch, results)
+            if trainer.is_chief:
+                save_finetuned(finetuned, out_dir / "model", overwrite=True)
+                for written in ("eval_predictions.jsonl",):
+                    (out_dir / written).write_bytes((out_dir / "epochs" / str(epoch) / written).read_bytes())
+                _say(verbose, f"epoch {epoch}: best so far ({name} {value:.4f}): wrote {run_dir.path('model')}")
+    _, best_epoch, best_results = best
+    if trainer.is_chief:
+        run_dir.publish("model", "eval_predictions.jsonl", "epochs")
+        update_metrics_file(run_dir.path("metrics.json"), {"eval": best_results, "eval_file": eval_examples_source(eval_examples),
+                                                           "best_epoch": best_epoch, "epochs": history})
+    _say(verbose, f"kept epoch {best_epoch} of {len(boundaries)}")
+    return dict(final, eval=best_results, best_epoch=best_epoch)
+
+
+def eval_examples_source(examples: Any) -> str:
+    return str(getattr(examples, "source", "") or getattr(examples, "path", "") or "--eval")
+
+
+SELECTION_METRICS = (("accuracy", True), ("f1", True), ("macro_f1", True), ("micro_f1", True),
+                     ("pearson", True), ("exact_match", True), ("exact", True), ("mean_squared_error", False))
+
+
+def task_selection_metric(results: dict[str, float]) -> tuple[str, bool]:
+    """The figure a model is selected on (best epoch, search): the task's main metric, larger is better
+    except for errors: accuracy (classification), else F1 (SQuAD, NER), Pearson (regression), ..."""
+    for name, larger in SELECTION_METRICS:
+        if name in results:
+            return name, larger
+    name = next(iter(results))
+    return name, "error" not in name and "loss" not in name
 
 
 def evaluate_examples(task: Task, finetuned: FinetunedModel, examples: Any, out_dir: pathlib.Path, *,

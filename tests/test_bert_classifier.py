@@ -1,4 +1,4 @@
-"""ClassificationHead / SpanHead and the models around them: arithmetic against numpy, the
+"""DenseHead (on pooled vectors) / SpanHead and the models around them: arithmetic against numpy, the
 shared layer checks, loss terms against direct formulas, and training that lowers the loss."""
 
 import keras
@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from bertzoo import BertEncoder
-from bertzoo.heads.classification_head import ClassificationHead
+from bertzoo.heads.dense_head import DenseHead
 from bertzoo.heads.span_head import SpanHead
 from bertzoo.models.bert_classifier import BertClassifier, classification_loss_terms, classification_metric_terms
 from bertzoo.models.bert_span_labeler import BertSpanLabeler, span_loss_terms, span_metric_terms
@@ -26,7 +26,7 @@ def encoder_inputs(batch=4, seq_length=10, seed=0):
 
 
 def test_classification_head_matches_numpy_and_shared_checks(tmp_path):
-    head = ClassificationHead(num_classes=3, hidden_size=8)
+    head = DenseHead(num_classes=3, hidden_size=8)
     pooled = np.random.default_rng(0).normal(size=(5, 8)).astype("float32")
     logits = np.asarray(head(pooled))
     kernel, bias = (np.asarray(w) for w in head.dense.weights)
@@ -39,7 +39,7 @@ def test_classification_head_matches_numpy_and_shared_checks(tmp_path):
         pooled_input = keras.Input((8,))
         return keras.Model(pooled_input, layer(pooled_input))
 
-    run_layer_checks(lambda: ClassificationHead(num_classes=3, hidden_size=8),
+    run_layer_checks(lambda: DenseHead(num_classes=3, hidden_size=8),
                      lambda n: (np.random.default_rng(n).normal(size=(n, 8)).astype("float32"),),
                      tmp_path, as_model=as_model, float32_outputs=True, seq_lengths=(2, 2))
 

@@ -1,4 +1,4 @@
-"""TaggingHead and BertTagger: arithmetic against numpy, the shared layer checks, loss and accuracy
+"""DenseHead (on sequences) and BertTagger: arithmetic against numpy, the shared layer checks, loss and accuracy
 terms against numpy, and training a tiny tagger on a synthetic task through the data pipeline."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from bertzoo import BertEncoder
 from bertzoo.data.tagging_data import decode_tags, encode_tagged_sentences, tagging_dataset
-from bertzoo.heads.tagging_head import TaggingHead
+from bertzoo.heads.dense_head import DenseHead
 from bertzoo.models.bert_tagger import BertTagger, tagging_loss_terms, tagging_metric_terms
 from bertzoo.families.bert import WordPieceTokenizer
 from bertzoo.training.strategy import resolve_strategy
@@ -30,7 +30,7 @@ def encoder_inputs(seq_length, batch=2, seed=0):
 
 
 def test_tagging_head_matches_numpy_and_drops_out_only_in_training():
-    head = TaggingHead(num_classes=5, hidden_size=8, dropout_rate=0.5)
+    head = DenseHead(num_classes=5, hidden_size=8, dropout_rate=0.5)
     rng = np.random.default_rng(0)
     sequence = rng.normal(size=(2, 6, 8)).astype("float32")
     head.build()
@@ -41,7 +41,7 @@ def test_tagging_head_matches_numpy_and_drops_out_only_in_training():
     np.testing.assert_allclose(logits, expected, atol=1e-5)
 
     # With an identity kernel the training output is the dropped-out input: 0 or x / (1 - rate).
-    square = TaggingHead(num_classes=8, hidden_size=8, dropout_rate=0.5)
+    square = DenseHead(num_classes=8, hidden_size=8, dropout_rate=0.5)
     square.build()
     square.dense.kernel.assign(np.eye(8, dtype="float32"))
     dropped = np.asarray(square(sequence, training=True))
@@ -55,7 +55,7 @@ def test_tagging_head_shared_checks(tmp_path):
         sequence = keras.Input((None, 8))
         return keras.Model(sequence, layer(sequence))
 
-    run_layer_checks(lambda: TaggingHead(num_classes=5, hidden_size=8),
+    run_layer_checks(lambda: DenseHead(num_classes=5, hidden_size=8),
                      lambda n: (np.random.default_rng(n).normal(size=(2, n, 8)).astype("float32"),),
                      tmp_path, as_model=as_model, float32_outputs=True)
 

@@ -118,6 +118,7 @@ def _official_v2(dataset, preds, na_probs=None, na_prob_thresh=1.0):
         recall = 1.0 * num_same / len(gold_toks)
         return (2 * precision * recall) / (precision + recall)
 
+    na_prob_file_given = na_probs is not None
     na_probs = na_probs if na_probs is not None else {k: 0.0 for k in preds}
     qid_to_has_ans = {}
     exact_raw, f1_raw = {}, {}
@@ -147,6 +148,25 @@ def _official_v2(dataset, preds, na_probs=None, na_prob_thresh=1.0):
         qids = [k for k, v in qid_to_has_ans.items() if v == has]
         if qids:
             out.update({f"{prefix}_{k}": v for k, v in make(qids).items()})
+    if na_prob_file_given:  # the official script's find_all_best_thresh, run when --na-prob-file is given
+        def find_best_thresh(scores):
+            num_no_ans = sum(1 for k in qid_to_has_ans if not qid_to_has_ans[k])
+            cur_score = best_score = num_no_ans
+            best_thresh = 0.0
+            for qid in sorted(na_probs, key=lambda k: na_probs[k]):
+                if qid not in scores:
+                    continue
+                if qid_to_has_ans[qid]:
+                    diff = scores[qid]
+                else:
+                    diff = -1 if preds[qid] else 0
+                cur_score += diff
+                if cur_score > best_score:
+                    best_score, best_thresh = cur_score, na_probs[qid]
+            return 100.0 * best_score / len(scores), best_thresh
+
+        out["best_exact"], out["best_exact_thresh"] = find_best_thresh(exact_raw)
+        out["best_f1"], out["best_f1_thresh"] = find_best_thresh(f1_raw)
     return out
 
 

@@ -14,6 +14,15 @@ from bertzoo.commands.common import (
 )
 
 
+def _threshold(value: str) -> float | str:
+    if value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {value!r}") from None
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "finetune", parents=[training_options(), pretrained_options(), task_column_options()],
@@ -32,8 +41,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--label-names", default=None,
                         help="comma-separated labels in id order (default: those of --train, sorted)")
     parser.add_argument("--seq-length", type=int, default=None, help="tokens per example (default 128; squad 384)")
-    parser.add_argument("--epochs", type=float, default=3.0, help="passes over --train (paper: 2 to 4)")
-    parser.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate (paper: 2e-5 to 5e-5)")
+    parser.add_argument("--epochs", type=float, default=None,
+                        help="passes over --train (default: 3, more on small data until 300 updates, at most 10; "
+                             "paper: 2 to 4)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="peak learning rate (default: 5e-5 * (768 / hidden size)^2 in [2e-5, 3e-4]: 2e-4 for "
+                             "the default MiniLM; paper: 2e-5 to 5e-5)")
+    parser.add_argument("--paper-defaults", action="store_true",
+                        help="the BERT paper's settings: lr 5e-5, 3 epochs, [CLS] pooler, last epoch kept "
+                             "(default: bertzoo's rule, which also works on small data and small models)")
+    parser.add_argument("--search", nargs="?", const="paper", default=None, metavar="GRID",
+                        help="run the paper's dev-set search (lr {5e-5,3e-5,2e-5} x epochs {2,3,4} x batch {16,32}) "
+                             "or a grid given as JSON, e.g. '{\"learning_rate\": [1e-4, 2e-4], \"epochs\": [3]}'; "
+                             "selects on --eval (or 10%% of --train), keeps the best model, tables every trial")
     parser.add_argument("--warmup-fraction", type=float, default=0.1, help="share of steps with linear warmup")
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--layer-decay", type=float, default=None,
@@ -44,8 +64,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     squad.add_argument("--max-query-length", type=int, default=64, help="question tokens kept")
     squad.add_argument("--n-best-size", type=int, default=20, help="candidate starts/ends per window")
     squad.add_argument("--max-answer-length", type=int, default=30, help="longest answer, in tokens")
-    squad.add_argument("--null-score-diff-threshold", type=float, default=0.0,
-                       help="SQuAD 2.0: answer nothing when null score - best span score exceeds this")
+    squad.add_argument("--null-score-diff-threshold", type=_threshold, default=0.0,
+                       help="SQuAD 2.0: answer nothing when null score - best span score exceeds this; 'auto': "
+                            "the official evaluation's best-F1 threshold on --eval, kept in the model")
     version = squad.add_mutually_exclusive_group()
     version.add_argument("--squad-v2", dest="version_2", action="store_const", const=True, default=None,
                          help="SQuAD 2.0 (default: detected from --train)")
@@ -56,8 +77,18 @@ def run(args: argparse.Namespace) -> None:
     from bertzoo.recipes import finetune
 
     label_names = [name.strip() for name in args.label_names.split(",")] if args.label_names else None
+    if args.search is not None:
+        from bertzoo.recipes import finetune_search
+
+        finetune_search.run(grid=finetune_search.parse_grid(args.search), task=args.task, train=args.train,
+                            eval=args.eval, pretrained=args.pretrained,
+                            settings=task_settings(args.task, args, defaults=True), label_names=label_names,
+                            seq_length=args.seq_length, warmup_fraction=args.warmup_fraction,
+                            weight_decay=args.weight_decay, layer_decay=args.layer_decay, **training_settings(args))
+        return
     finetune.run(task=args.task, train=args.train, eval=args.eval, pretrained=args.pretrained,
                  settings=task_settings(args.task, args, defaults=True), label_names=label_names,
                  seq_length=args.seq_length, epochs=args.epochs, learning_rate=args.learning_rate,
+                 paper_defaults=args.paper_defaults,
                  warmup_fraction=args.warmup_fraction, weight_decay=args.weight_decay, layer_decay=args.layer_decay,
                  **training_settings(args))

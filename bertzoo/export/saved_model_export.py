@@ -130,7 +130,8 @@ def saved_model(model: FinetunedModel | str | os.PathLike, export_dir: str | os.
     """Exports a fine-tuned model for TF Serving and returns the version directory it wrote.
 
     Args:
-        model: a ``FinetunedModel`` or the directory ``bertzoo finetune`` wrote.
+        model: a ``FinetunedModel``, a Keras task model (``TextClassifier``) or the directory
+            ``bertzoo finetune`` wrote.
         export_dir: the model's base directory for TF Serving (``--model_base_path``).
         version: the version number; None: one above the highest version already there.
         overwrite: replace an existing version directory instead of refusing.
@@ -141,6 +142,8 @@ def saved_model(model: FinetunedModel | str | os.PathLike, export_dir: str | os.
     >>> path = saved_model("output/demo/model", "export/sentiment")  # doctest: +SKIP
     >>> tf.saved_model.load(str(path)).signatures["serving_default"](text=tf.constant(["great!"]))  # doctest: +SKIP
     """
+    if hasattr(model, "to_finetuned"):  # a Keras task model (bertzoo.models.TextClassifier, ...)
+        model = model.to_finetuned()
     finetuned = model if isinstance(model, FinetunedModel) else load_finetuned(model)
     if version is None:
         version = next_version(export_dir)

@@ -106,6 +106,32 @@ def squad_v1_evaluate(dataset: Any, predictions: Mapping[str, str]) -> dict[str,
     return {"exact_match": 100.0 * exact_sum / total, "f1": 100.0 * f1_sum / total}
 
 
+def best_threshold(predictions: Mapping[str, str], raw_scores: Mapping[str, float], na_probs: Mapping[str, float],
+                   has_answer: Mapping[str, bool]) -> tuple[float, float]:
+    """``find_best_thresh`` of the official ``evaluate-v2.0.py``: the "no answer" threshold on
+    ``na_probs`` that maximises the total of ``raw_scores`` (exact or F1 per question, computed
+    without any threshold), and that best score in percent.
+
+    Walks the questions by increasing ``na_probs``; a question below the threshold keeps its
+    prediction, the others answer "". Starting from "everything is no-answer" (a point for each
+    unanswerable question), keeping a question's prediction adds its raw score if it has an answer,
+    and costs a point if it has none and the prediction is not empty.
+    """
+    score = best = float(sum(1 for qid, has in has_answer.items() if not has))
+    threshold = 0.0
+    for qid in sorted(na_probs, key=lambda k: na_probs[k]):
+        if qid not in raw_scores:
+            continue
+        if has_answer[qid]:
+            difference = raw_scores[qid]
+        else:
+            difference = -1.0 if predictions[qid] else 0.0
+        score += difference
+        if score > best:
+            best, threshold = score, na_probs[qid]
+    return 100.0 * best / len(raw_scores), float(threshold)
+
+
 def squad_v2_evaluate(
     dataset: Any,
     predictions: Mapping[str, str],
@@ -122,8 +148,13 @@ def squad_v2_evaluate(
 
     Returns:
         ``exact``, ``f1``, ``total`` and, where such questions exist, ``HasAns_exact``,
-        ``HasAns_f1``, ``HasAns_total``, ``NoAns_exact``, ``NoAns_f1``, ``NoAns_total``.
+        ``HasAns_f1``, ``HasAns_total``, ``NoAns_exact``, ``NoAns_f1``, ``NoAns_total``; with
+        ``na_probs``, also the official script's ``best_exact``, ``best_exact_thresh``, ``best_f1``
+        and ``best_f1_thresh`` (``best_threshold``; Google's ``run_squad.py`` passes its
+        ``null_odds`` as ``na_probs`` and uses ``best_f1_thresh`` as ``null_score_diff_threshold``).
     """
+    raw_exact: dict[str, float] = {}
+    raw_f1: dict[str, float] = {}
     exact_scores: dict[str, float] = {}
     f1_scores: dict[str, float] = {}
     has_answer: dict[str, bool] = {}
@@ -134,6 +165,8 @@ def squad_v2_evaluate(
             continue
         gold_answers = [a["text"] for a in qa["answers"] if normalize_answer(a["text"])] or [""]
         prediction = predictions[qid]
+        raw_exact[qid] = max(exact_match(prediction, gold) for gold in gold_answers)
+        raw_f1[qid] = max(f1_v2(prediction, gold) for gold in gold_answers)
         if na_probs is not None and na_probs.get(qid, 0.0) > na_prob_thresh:
             exact_scores[qid] = f1_scores[qid] = float(not has_answer[qid])
             continue
@@ -160,4 +193,8 @@ def squad_v2_evaluate(
         if any(has == wanted for has in has_answer.values()):
             e, f, n = summary(qids)
             result.update({f"{prefix}_exact": e, f"{prefix}_f1": f, f"{prefix}_total": n})
+    if na_probs is not None:
+        probs = {qid: float(na_probs.get(qid, 0.0)) for qid in raw_exact}
+        result["best_exact"], result["best_exact_thresh"] = best_threshold(predictions, raw_exact, probs, has_answer)
+        result["best_f1"], result["best_f1_thresh"] = best_threshold(predictions, raw_f1, probs, has_answer)
     return result

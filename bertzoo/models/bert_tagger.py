@@ -1,4 +1,4 @@
-"""BertTagger: a BERT encoder with a ``TaggingHead``, one class per token (NER, POS tagging).
+"""BertTagger: a BERT encoder with a ``DenseHead`` on every token, one class per token (NER, POS tagging).
 
 The objective lives here once: ``tagging_loss_terms`` returns the loss as a (sum, weight) pair,
 weighted by ``label_weights`` (1 at the first WordPiece of each labelled word, 0 elsewhere; see
@@ -13,7 +13,7 @@ import keras
 from keras import ops
 
 from bertzoo.families.bert.bert_encoder import INPUT_NAMES, BertEncoder
-from bertzoo.heads.tagging_head import TaggingHead
+from bertzoo.heads.dense_head import DenseHead
 from bertzoo.layers.encoder_head_model import EncoderHeadModel
 
 LABEL_NAMES = ("label_ids", "label_weights")
@@ -50,7 +50,7 @@ def _ratio(total, count):
 
 @keras.saving.register_keras_serializable(package="bertzoo")
 class BertTagger(EncoderHeadModel):
-    """Encoder + ``TaggingHead`` on ``sequence_output``: logits for every position.
+    """Encoder + ``DenseHead`` on ``sequence_output``: logits for every position.
 
     Inputs: the encoder's dict (``input_word_ids``, ``input_mask``, ``input_type_ids``, int32
     ``[batch, seq_length]``). Outputs: ``{"logits": [batch, seq_length, num_classes]}``, float32.
@@ -73,7 +73,7 @@ class BertTagger(EncoderHeadModel):
         self.encoder = encoder
         self.num_classes = num_classes
         self.dropout_rate = dropout_rate
-        self.tagging_head = TaggingHead(
+        self.tagging_head = DenseHead(
             num_classes=num_classes, hidden_size=encoder.hidden_size, dropout_rate=dropout_rate,
             initializer_range=encoder.initializer_range, dtype=encoder.dtype_policy, name="tagging_head")
         self._trackers = {name: keras.metrics.Mean(name=name) for name in ("tagging_loss", "token_accuracy")}

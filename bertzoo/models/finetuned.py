@@ -27,6 +27,7 @@ from bertzoo.atomic_directory import staged_directory
 from bertzoo.families.bert.pretrained_bert import PretrainedBert
 from bertzoo.pretrained import load_pretrained, save_pretrained
 from bertzoo.models.bert_classifier import BertClassifier
+from bertzoo.models.bert_multiple_choice import BertMultipleChoice
 from bertzoo.models.bert_span_labeler import BertSpanLabeler
 from bertzoo.models.bert_tagger import BertTagger
 
@@ -35,7 +36,7 @@ HEAD_WEIGHTS = "head.safetensors"
 ENCODER_DIR = "encoder"
 FORMAT_NAME = "bertzoo-finetuned"
 FORMAT_VERSION = 1
-MODEL_CLASSES = {cls.__name__: cls for cls in (BertClassifier, BertSpanLabeler, BertTagger)}
+MODEL_CLASSES = {cls.__name__: cls for cls in (BertClassifier, BertMultipleChoice, BertSpanLabeler, BertTagger)}
 _BASE_CONFIG_KEYS = ("encoder", "name", "trainable", "dtype")
 
 

@@ -28,13 +28,15 @@ class ClassificationTask:
         text_column, text_pair_column, label_column: header names (keys in .jsonl) or indexes.
         delimiter, has_header, label_separator: as ``read_text_classification``.
         dropout_rate: dropout on the pooled output.
+        pooling: the sentence vector: ``pooler`` ([CLS] pooler) or ``mean`` (sentence-transformers).
     """
 
     default_seq_length = 128
 
     def __init__(self, name: str, label_names: list[str] | None = None, *, text_column: Any = "sentence",
                  text_pair_column: Any = None, label_column: Any = "label", delimiter: str | None = None,
-                 has_header: bool = True, label_separator: str = ",", dropout_rate: float = 0.1):
+                 has_header: bool = True, label_separator: str = ",", dropout_rate: float = 0.1,
+                 pooling: str = "pooler"):
         if name not in PROBLEM_TYPES:
             raise ValueError(f"unknown classification task {name!r}")
         if name == "pair" and text_pair_column is None:
@@ -49,11 +51,13 @@ class ClassificationTask:
         self.has_header = has_header
         self.label_separator = label_separator
         self.dropout_rate = dropout_rate
+        self.pooling = pooling
 
     def settings(self) -> dict[str, Any]:
         return {"text_column": self.text_column, "text_pair_column": self.text_pair_column,
                 "label_column": self.label_column, "delimiter": self.delimiter, "has_header": self.has_header,
-                "label_separator": self.label_separator, "dropout_rate": self.dropout_rate}
+                "label_separator": self.label_separator, "dropout_rate": self.dropout_rate,
+                "pooling": self.pooling}
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -97,7 +101,7 @@ class ClassificationTask:
     def build_model(self, encoder: keras.Model) -> BertClassifier:
         num_classes = 1 if self.problem_type == "regression" else len(self.label_names)
         return BertClassifier(encoder, num_classes=num_classes, problem_type=self.problem_type,
-                              dropout_rate=self.dropout_rate)
+                              dropout_rate=self.dropout_rate, pooling=self.pooling)
 
     def loss_fn(self):
         return classification_loss_terms(self.problem_type)

@@ -37,7 +37,9 @@ class SquadTask:
         version_2: SQuAD 2.0 (questions may have no answer); None: detected from the training file.
         doc_stride, max_query_length: windowing, as Google's ``run_squad.py`` (defaults 128, 64).
         n_best_size, max_answer_length: decoding (defaults 20, 30).
-        null_score_diff_threshold: SQuAD 2.0: answer "" when null score - best span score exceeds it.
+        null_score_diff_threshold: SQuAD 2.0: answer "" when null score - best span score exceeds it;
+            ``"auto"``: the official evaluation's ``best_f1_thresh`` on the evaluation file (with the
+            null odds as ``na_probs``), chosen at evaluation and kept in the settings (0 until then).
     """
 
     name = "squad"
@@ -45,7 +47,9 @@ class SquadTask:
     default_seq_length = 384
 
     def __init__(self, *, version_2: bool | None = None, doc_stride: int = 128, max_query_length: int = 64,
-                 n_best_size: int = 20, max_answer_length: int = 30, null_score_diff_threshold: float = 0.0):
+                 n_best_size: int = 20, max_answer_length: int = 30, null_score_diff_threshold: float | str = 0.0):
+        if isinstance(null_score_diff_threshold, str) and null_score_diff_threshold != "auto":
+            raise ValueError(f"null_score_diff_threshold must be a number or 'auto', got {null_score_diff_threshold!r}")
         self.version_2 = version_2
         self.doc_stride = doc_stride
         self.max_query_length = max_query_length
@@ -111,20 +115,31 @@ class SquadTask:
 
     # -- results ---------------------------------------------------------------------------------
 
-    def _decode(self, data: SquadData, encoded: Encoded, outputs: dict):
+    def _decode(self, data: SquadData, encoded: Encoded, outputs: dict, threshold: float | None = None):
         features, tokenizer = encoded.context
+        if threshold is None:
+            threshold = 0.0 if self.null_score_diff_threshold == "auto" else self.null_score_diff_threshold
         return decode_predictions(
             data.examples, features, outputs["start_logits"], outputs["end_logits"], n_best_size=self.n_best_size,
             max_answer_length=self.max_answer_length, do_lower_case=tokenizer.lowercase,
-            version_2_with_negative=bool(self.version_2), null_score_diff_threshold=self.null_score_diff_threshold,
+            version_2_with_negative=bool(self.version_2), null_score_diff_threshold=threshold,
             tokenizer=tokenizer)
 
     def evaluate(self, data: SquadData, encoded: Encoded, outputs: dict) -> dict[str, float]:
         if data.dataset is None:
             raise ValueError("evaluation needs a SQuAD file with answers")
+        if self.version_2 and self.null_score_diff_threshold == "auto":
+            # The best threshold is searched on the raw span answers, as with Google's null_odds.json.
+            raw = self._decode(data, encoded, outputs, threshold=float("inf"))
+            chosen = squad_v2_evaluate(data.dataset, raw, na_probs=raw.null_odds)["best_f1_thresh"]
+            self.null_score_diff_threshold = chosen
+            results = squad_v2_evaluate(data.dataset, self._decode(data, encoded, outputs, threshold=chosen))
+            return dict(results, null_score_diff_threshold=chosen)
         predictions = self._decode(data, encoded, outputs)
         if self.version_2:
-            return squad_v2_evaluate(data.dataset, predictions)
+            # na_prob_thresh inf: the answers stay as decoded; the null odds only feed best_exact/best_f1.
+            return squad_v2_evaluate(data.dataset, predictions, na_probs=predictions.null_odds,
+                                     na_prob_thresh=float("inf"))
         return squad_v1_evaluate(data.dataset, predictions)
 
     def predictions(self, data: SquadData, encoded: Encoded, outputs: dict) -> list[dict]:
