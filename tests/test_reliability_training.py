@@ -229,5 +229,5 @@ def test_resume_refuses_other_architecture_or_data_and_warns_of_new_hyperparamet
 def test_a_run_that_is_not_resuming_may_change_everything(tmp_path, vocab_file, reference):
     out = fresh_output(tmp_path, reference)
     shutil.copy(reference / "run.json", out / "run.json")  # a run.json but no checkpoint: nothing to mix
-    assert cli_main(args(out, vocab_file, 2, "--seq-length", "16", "--checkpoint-every", "100")) == 0
-    assert json.loads((out / "run.json").read_text())["data"]["seq_length"] == 16
+    assert cli_main(args(out, vocab_file, 2, "--config", "mini", "--checkpoint-every", "100")) == 0
+    assert json.loads((out / "run.json").read_text())["architecture"]["config"]["num_hidden_layers"] == 4

@@ -84,6 +84,18 @@ class Trainer:
         on_log: optional ``on_log(step, logs)`` called on the host at each log step.
         verbose: print progress.
 
+    Faults (none loses more than the work since the last checkpoint):
+        - resuming takes the newest checkpoint that restores; damaged ones are named (file,
+          variable) and skipped, and ``DamagedCheckpointsError`` names them all when none is good;
+        - SIGTERM / SIGINT during ``train`` save a checkpoint after the current step (every worker of
+          a cluster at the same step), write ``metrics.json`` and raise ``TrainingInterrupted``
+          (the CLI exits with its ``exit_status``, 128 + the signal); ``BERTZOO_SIGNAL_AT_STEP=N[:SIG]``
+          sends the signal after step N (a drill);
+        - a full disk while checkpointing removes the partial files and raises ``DiskFullError``
+          naming the path, the free space and the intact previous checkpoint;
+        - a non-finite loss, or non-finite weights about to be checkpointed, raise
+          ``NonFiniteLossError`` naming the step, the loss terms and the last good checkpoint.
+
     Example:
         >>> trainer = Trainer(strategy, build_model, lambda: create_optimizer(1e-4, 1000, 100),
         ...                   pretraining_loss_terms, global_batch_size=32, output_dir="out")
@@ -443,8 +455,20 @@ class Trainer:
             _write_json_atomically(os.path.join(self.output_dir, "metrics.json"), final)
 
     def _save(self, manager: tf.train.CheckpointManager, step: int) -> None:
-        """Saves a checkpoint at ``step``; a full disk removes the partial files and keeps the previous ones."""
+        """Saves a checkpoint at ``step``; a full disk removes the partial files and keeps the previous ones.
+
+        Weights that are not finite are never saved: the loss check sees a step's weights only at
+        the next step, so the update of the last step before a checkpoint is checked here.
+        """
         previous = manager.latest_checkpoint
+        bad = [variable.path for variable in self.model.trainable_variables
+               if not bool(tf.reduce_all(tf.math.is_finite(tf.cast(variable.value, tf.float32))))]
+        if bad:
+            raise NonFiniteLossError(
+                f"the update of step {step} made {len(bad)} weights not finite (NaN or Inf), e.g. {bad[0]}; "
+                "training stopped without saving them. Last good checkpoint: "
+                + (f"{previous} (a rerun resumes from it; try a lower --learning-rate)" if previous else
+                   "none (no checkpoint was written before; try a lower --learning-rate)"))
         try:
             manager.save(checkpoint_number=step)
         except Exception as error:
