@@ -69,7 +69,7 @@ def steps_of(out):
     return sorted(int(p.name[len("ckpt-"):-len(".index")]) for p in (pathlib.Path(out) / "checkpoints").glob("ckpt-*.index"))
 
 
-@pytest.mark.parametrize("signal_name, status", [("SIGTERM", 143), ("SIGINT", 130)])
+@pytest.mark.parametrize("signal_name, status", [("SIGTERM", 143), pytest.param("SIGINT", 130, marks=pytest.mark.slow)])
 def test_a_signal_saves_the_current_step_and_a_rerun_ends_bit_identical(tmp_path, vocab_file, reference, capsys,
                                                                         monkeypatch, signal_name, status):
     out = fresh_output(tmp_path, reference)
@@ -91,6 +91,7 @@ def test_a_signal_saves_the_current_step_and_a_rerun_ends_bit_identical(tmp_path
     assert_bit_identical(out, reference)
 
 
+@pytest.mark.slow  # the in-process SIGTERM test covers the same path in the default run
 def test_sigterm_from_outside_then_rerun_is_bit_identical(tmp_path, vocab_file, reference):
     """A real SIGTERM (as a TPU VM or spot machine sends) to a `bertzoo` process in the middle of training."""
     out = fresh_output(tmp_path, reference)

@@ -363,6 +363,7 @@ class Trainer:
         run_start_step = step
         started = time.perf_counter()
         last_saved = step if latest else None
+        self._last_good = latest  # what a rerun would resume from (restored, or saved by this run)
         if step >= steps:
             self._print(f"already trained {step} steps (asked for {steps}); nothing to do")
         stop = _StopSignals()
@@ -395,7 +396,7 @@ class Trainer:
             if first_bad >= 0:
                 terms = ", ".join(f"{name.removeprefix('loss/')} {float(value):.4g}"
                                   for name, value in bad_outputs.items() if name.startswith("loss/"))
-                good = manager.latest_checkpoint
+                good = self._last_good
                 raise NonFiniteLossError(
                     f"the loss is not finite at step {step + first_bad + 1} "
                     f"(loss {float(bad_outputs['loss']):.4g}: {terms}); training stopped. Last good checkpoint: "
@@ -460,7 +461,7 @@ class Trainer:
         Weights that are not finite are never saved: the loss check sees a step's weights only at
         the next step, so the update of the last step before a checkpoint is checked here.
         """
-        previous = manager.latest_checkpoint
+        previous = self._last_good
         bad = [variable.path for variable in self.model.trainable_variables
                if not bool(tf.reduce_all(tf.math.is_finite(tf.cast(variable.value, tf.float32))))]
         if bad:
@@ -478,6 +479,7 @@ class Trainer:
             kept = (f"the previous checkpoint {previous} is intact (a rerun resumes from it)" if previous
                     else "no earlier checkpoint exists")
             raise disk_full_error(os.path.join(manager.directory, f"ckpt-{step}"), error, kept) from error
+        self._last_good = manager.latest_checkpoint
 
     def _restore(self, dataset, is_function: bool, checkpoint_dir: str):
         """Restores the newest good checkpoint in ``checkpoint_dir`` (none: a fresh start).
