@@ -1,7 +1,7 @@
 """bertzoo: BERT and the models around it, for Keras 3 / TensorFlow.
 
     import bertzoo
-    bert = bertzoo.load_pretrained("path/to/checkpoint", seq_length=128)
+    bert = bertzoo.load_pretrained("bert-base-uncased", seq_length=128)   # or a directory, hf://..., ...
     outputs = bert.encoder(bert.preprocessor(["hello world"]))
 
 Public names resolve on first use (PEP 562), so importing one submodule does not import them all.
@@ -33,9 +33,11 @@ _EXPORTS = {
     "load_finetuned": "bertzoo.models.finetuned",
     "save_finetuned": "bertzoo.models.finetuned",
     "register_family": "bertzoo.families.registry",
+    "download": "bertzoo.hub.download",
+    "register_model": "bertzoo.hub.catalogue",
 }
 # Subpackages reachable as attributes after a plain `import bertzoo` (bertzoo.features.sentence_embeddings).
-_SUBMODULES = ("export", "features")
+_SUBMODULES = ("export", "features", "hub")
 
 __all__ = sorted(_EXPORTS) + list(_SUBMODULES)
 

@@ -1,7 +1,9 @@
 """``load_pretrained`` and ``save_pretrained`` for every family: a name or path in, a bundle out.
 
-The family and checkpoint format come from the directory's files (``bertzoo.families.registry``);
-the family's own loader builds the bundle.
+A name, handle or URL becomes a local directory through the gate (``bertzoo.hub``: catalogue names,
+``hf://``, TF Hub / Kaggle handles, KerasHub presets, ``gs://``); the family and checkpoint format come
+from the directory's files (``bertzoo.families.registry``), or from the catalogue entry; the
+family's own loader builds the bundle.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from bertzoo.families.registry import Pretrained, detect_family, get_family
 
 
 def resolve_checkpoint(name_or_path: str | os.PathLike) -> pathlib.Path:
-    """A local checkpoint directory for ``name_or_path``."""
-    path = pathlib.Path(name_or_path)
-    if path.exists():
-        return path
-    raise FileNotFoundError(f"checkpoint directory not found: {path}")
+    """A local checkpoint directory for ``name_or_path``: a directory, a catalogue name (downloaded
+    once into ``BERTZOO_HOME``), ``hf://org/name``, a TF Hub / Kaggle handle, a KerasHub preset name
+    or a TensorFlow-filesystem URL (``gs://...``)."""
+    from bertzoo.hub.resolve import resolve
+
+    return resolve(name_or_path).directory
 
 
 def detect_format(name_or_path: str | os.PathLike) -> str:
@@ -31,20 +34,25 @@ def load_pretrained(name_or_path: str | os.PathLike, seq_length: int = 128, *, f
     """Reads a pretrained model of any family.
 
     Args:
-        name_or_path: a checkpoint directory (its family and format are detected from its files).
+        name_or_path: a checkpoint directory (family and format detected from its files), a catalogue
+            name or alias (``"bert-base-uncased"``; `bertzoo models` lists them), ``hf://org/name``,
+            a TF Hub / Kaggle handle, a KerasHub preset name, or a ``gs://`` directory.
         seq_length: the preprocessor's fixed output length.
         family: skip detection and read the directory as this family.
-        **options: the family's own options (BERT: ``do_lower_case``, ``dtype``).
+        **options: the family's own options (BERT: ``do_lower_case``, ``dtype``); they override the
+            catalogue entry's ``load_options`` (e.g. the casing Google documents for the model).
 
     Returns:
         The family's bundle: ``family``, ``config``, ``encoder``, ``tokenizer``, ``preprocessor``.
     """
-    directory = resolve_checkpoint(name_or_path)
-    if family is None:
-        found, _ = detect_family(directory)
-    else:
-        found = get_family(family)
-    return found.load(directory, seq_length=seq_length, **options)
+    from bertzoo.hub.resolve import resolve
+
+    resolved = resolve(name_or_path)
+    family = family or resolved.family
+    found = detect_family(resolved.directory)[0] if family is None else get_family(family)
+    # An option left at None (``do_lower_case=None``: "no override") keeps the entry's setting.
+    given = {key: value for key, value in options.items() if value is not None or key not in resolved.load_options}
+    return found.load(resolved.directory, seq_length=seq_length, **{**resolved.load_options, **given})
 
 
 def save_pretrained(bundle: Pretrained, out_dir: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:

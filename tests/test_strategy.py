@@ -1,6 +1,7 @@
 """resolve_strategy's branches and describe_batch, without a TPU (the TPU resolver is injected)."""
 
 import json
+import logging
 
 import pytest
 import tensorflow as tf
@@ -33,13 +34,16 @@ def test_mirrored_is_created_once_per_process():
     assert resolve_strategy("mirrored") is resolve_strategy("mirrored")
 
 
-def test_auto_without_tpu_falls_back_to_the_default_strategy(monkeypatch, capsys):
+def test_auto_without_tpu_falls_back_to_the_default_strategy(monkeypatch, capsys, caplog):
     monkeypatch.delenv("COLAB_TPU_ADDR", raising=False)
-    strategy = resolve_strategy("auto", tpu_resolver_factory=lambda tpu: _no_tpu(tpu))
+    with caplog.at_level(logging.INFO, logger="bertzoo.training.strategy"):
+        strategy = resolve_strategy("auto", tpu_resolver_factory=lambda tpu: _no_tpu(tpu))
     assert strategy is tf.distribute.get_strategy()
+    # One short printed line; where it looked for a TPU is logged at INFO (bertzoo -v).
     out = capsys.readouterr().out
-    assert "strategy auto: no TPU (no TPU found at 'local': Please provide a TPU Name" in out
-    assert "looking for GPUs" in out and "default strategy on /cpu:0" in out
+    assert out == "strategy: auto found no TPU and 0 GPU(s): default strategy on /cpu:0 (1 replica(s) in sync)\n"
+    assert "strategy auto: no TPU (no TPU found at 'local': Please provide a TPU Name" in caplog.text
+    assert "looking for GPUs" in caplog.text
 
 
 def test_auto_takes_a_tpu_when_one_answers(monkeypatch):
@@ -61,7 +65,7 @@ def test_tpu_addresses_local_unless_colab_says_otherwise(monkeypatch):
     assert tpu_addresses() == ["grpc://10.0.0.3:8470", "local"]
 
 
-def test_auto_without_tpu_on_an_older_colab_runtime_names_every_place_it_looked(monkeypatch, capsys):
+def test_auto_without_tpu_on_an_older_colab_runtime_names_every_place_it_looked(monkeypatch, capsys, caplog):
     """COLAB_TPU_ADDR set (a TPU node runtime) but nothing answers: both addresses tried, then the fallback."""
     monkeypatch.setenv("COLAB_TPU_ADDR", "10.0.0.2:8470")
     tried = []
@@ -70,13 +74,14 @@ def test_auto_without_tpu_on_an_older_colab_runtime_names_every_place_it_looked(
         tried.append(tpu)
         raise tf.errors.UnavailableError(None, None, f"failed to connect to all addresses ({tpu})")
 
-    strategy = resolve_strategy("auto", tpu_resolver_factory=unreachable)
+    with caplog.at_level(logging.INFO, logger="bertzoo.training.strategy"):
+        strategy = resolve_strategy("auto", tpu_resolver_factory=unreachable)
     assert strategy is tf.distribute.get_strategy()
     assert tried == ["grpc://10.0.0.2:8470", "local"]
-    out = capsys.readouterr().out
-    assert "strategy auto: no TPU (no TPU found at 'grpc://10.0.0.2:8470': failed to connect" in out
-    assert "no TPU found at 'local'" in out
-    assert "looking for GPUs" in out and "default strategy on /cpu:0" in out
+    assert "default strategy on /cpu:0" in capsys.readouterr().out
+    assert "strategy auto: no TPU (no TPU found at 'grpc://10.0.0.2:8470': failed to connect" in caplog.text
+    assert "no TPU found at 'local'" in caplog.text
+    assert "looking for GPUs" in caplog.text
 
 
 def test_tpu_at_colab_address_is_taken_and_local_not_tried(monkeypatch, capsys):

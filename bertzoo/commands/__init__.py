@@ -8,6 +8,7 @@ A new subcommand is a module here plus one entry in ``COMMANDS``. Shared option 
 # subcommand module names, in the order ``bertzoo --help`` lists them.
 COMMANDS = [
     "pretrain",
+    "pretrain_elmo",
     "finetune",
     "evaluate",
     "predict",
@@ -15,5 +16,9 @@ COMMANDS = [
     "feature_ner",
     "export",
     "convert",
+    "ulmfit",
     "demo",
+    "models",
+    "download",
+    "cache",
 ]

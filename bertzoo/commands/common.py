@@ -17,7 +17,11 @@ def strategy_options(help: str = "tf.distribute strategy (default: auto: TPU if 
     return parser
 
 
-def pretrained_options(help: str = "pretrained checkpoint, any format") -> argparse.ArgumentParser:
+PRETRAINED_HELP = ("pretrained checkpoint: a directory in any format, a catalogue name (`bertzoo models`) or a "
+                   "handle (hf://org/name, gs://...)")
+
+
+def pretrained_options(help: str = PRETRAINED_HELP) -> argparse.ArgumentParser:
     """``--pretrained``: the checkpoint a subcommand starts from."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--pretrained", metavar="NAME_OR_DIR", default=None, help=f"{help} {DEFAULT_PRETRAINED_HELP}")

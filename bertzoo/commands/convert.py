@@ -10,7 +10,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "convert", help="convert a Google, Hugging Face, KerasHub or bertzoo checkpoint to bertzoo's format",
         description="Reads SRC (format detected from its files), writes bertzoo's format to DST, "
                     "reads it back and checks the outputs are identical.")
-    parser.add_argument("source", metavar="SRC", help="checkpoint directory")
+    parser.add_argument("source", metavar="SRC",
+                        help="checkpoint directory, catalogue name (`bertzoo models`) or handle (hf://org/name, a TF "
+                             "Hub handle, a KerasHub preset, gs://...)")
     parser.add_argument("destination", metavar="DST", help="output directory (bertzoo format)")
     parser.add_argument("--overwrite", action="store_true", help="replace DST if it exists")
     casing = parser.add_mutually_exclusive_group()

@@ -18,7 +18,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "so a stock TF Serving loads it. --format hub: writes OUT_DIR/encoder and OUT_DIR/preprocessor "
                     "SavedModels with TF Hub's BERT interface.")
     parser.add_argument("model", metavar="MODEL_DIR",
-                        help="fine-tuned model (finetune's OUTPUT/model); for --format hub also a pretrained checkpoint")
+                        help="fine-tuned model (finetune's OUTPUT/model); for --format hub also a pretrained "
+                             "checkpoint: a directory, a catalogue name (`bertzoo models`) or a handle")
     parser.add_argument("output", metavar="OUT_DIR", help="the model's base directory (TF Serving's --model_base_path)")
     parser.add_argument("--format", choices=["serving", "hub"], default="serving")
     parser.add_argument("--version", type=int, default=None,

@@ -38,6 +38,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seq-length", type=int, default=64,
                         help="WordPieces per encoder row (default 64, enough for the default data; 128 for "
                              "CoNLL-2003: fine-tuning truncates longer sentences)")
+    parser.add_argument("--elmo", metavar="DIR", default=None,
+                        help="an ELMo checkpoint (options.json + weights.hdf5): adds an 'elmo' row, the same tagger on "
+                             "ELMo's word vectors (its three layers averaged)")
     parser.add_argument("--seed", type=int, default=12345)
 
 
@@ -51,4 +54,4 @@ def run(args: argparse.Namespace) -> None:
                     lstm_units=args.lstm_units, epochs=args.epochs, batch_size=args.global_batch_size,
                     learning_rate=args.learning_rate, seq_length=args.seq_length,
                     finetune_epochs=args.finetune_epochs, finetune_learning_rate=args.finetune_learning_rate,
-                    strategy=args.strategy, seed=args.seed)
+                    strategy=args.strategy, seed=args.seed, elmo=args.elmo)

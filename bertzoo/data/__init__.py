@@ -1,4 +1,7 @@
-"""bertzoo/data: files -> tf.data of (inputs, labels)."""
+"""Data: files -> tf.data of (inputs, labels): pretraining data, classification files, SQuAD, CoNLL.
+
+Reads files and tokenizes with a family's tokenizer; never imports models, training, export or recipes.
+"""
 
 from bertzoo.data.batching import batched_dataset
 from bertzoo.data.pretraining_data import (

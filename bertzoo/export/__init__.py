@@ -5,6 +5,8 @@ core-ops preprocessing and op audits that let a stock model server load them.
     version_dir = saved_model("output/demo/model", "export/sentiment")   # export/sentiment/1
 
 Public names resolve on first use, like the top-level package's.
+
+Reads fine-tuned and pretrained models (models/, families/); never imports training or recipes.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from bertzoo.layers.activations import get_activation
 from bertzoo.layers.attention import dot_product_attention
 from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
 from bertzoo.export.core_preprocessor import CorePreprocessor
-from bertzoo.families.bert.checkpoints.bertzoo_format import staged_directory
+from bertzoo.atomic_directory import staged_directory
 from bertzoo.families.bert.checkpoints.encoder_weights import read_encoder_weights
 from bertzoo.families.bert.pretrained_bert import PretrainedBert
 from bertzoo.families.bert.checkpoints.tf_hub_encoder import CONFIG_ASSET, hub_weight_name, hub_weight_shape

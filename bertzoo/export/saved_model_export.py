@@ -29,7 +29,7 @@ import bertzoo
 from bertzoo.export.classification_serving import ClassificationServing
 from bertzoo.export.op_audit import assert_core_ops_only
 from bertzoo.export.warmup_requests import predict_request, write_warmup_requests
-from bertzoo.families.bert.checkpoints.bertzoo_format import staged_directory
+from bertzoo.atomic_directory import staged_directory
 from bertzoo.models.finetuned import FinetunedModel, load_finetuned
 
 __all__ = ["SERVING_DEFAULT", "SERVING_IDS", "SERVING_IDS_INT64", "EXPORT_MANIFEST", "saved_model",

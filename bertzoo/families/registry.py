@@ -16,7 +16,9 @@ from typing import Any, Callable, ClassVar
 
 # family name -> module defining FAMILY. The one registration a new family needs.
 BUILT_IN_FAMILIES: dict[str, str] = {
+    "awd_lstm": "bertzoo.families.awd_lstm.family",
     "bert": "bertzoo.families.bert.family",
+    "elmo": "bertzoo.families.elmo.family",
 }
 
 _registered: dict[str, "Family"] = {}

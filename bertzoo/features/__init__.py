@@ -6,6 +6,8 @@
 
 Layer strategies (``layer_strategies``), the learned ``ScalarMix``, in-graph pooling (``pooling``)
 and batched, windowed extraction (``extraction``); ``bertzoo features`` writes them to disk.
+
+Works on any family's encoder through the contract; never imports training, export or recipes.
 """
 
 from bertzoo.features.extraction import (

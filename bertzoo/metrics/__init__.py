@@ -1,1 +1,2 @@
-"""bertzoo/metrics: evaluation metrics computed as the official tools compute them."""
+"""Metrics computed as the official tools compute them (GLUE, SQuAD, conlleval). Plain NumPy/Python on
+predictions and labels: imports no family, model, training or recipe."""

@@ -23,8 +23,8 @@ import numpy as np
 import safetensors.numpy
 
 from bertzoo.errors import ConfigError
-from bertzoo.families.bert.checkpoints.bertzoo_format import (file_sha256, read_safetensors, staged_directory,
-                                                             verify_sha256)
+from bertzoo.atomic_directory import staged_directory
+from bertzoo.families.bert.checkpoints.bertzoo_format import file_sha256, read_safetensors, verify_sha256
 from bertzoo.families.bert.pretrained_bert import PretrainedBert
 from bertzoo.pretrained import load_pretrained, save_pretrained
 from bertzoo.models.bert_classifier import BertClassifier

@@ -1,6 +1,8 @@
 """Training machinery shared by every recipe: strategy, optimizer, and one trainer on ``strategy.run``.
 
     from bertzoo.training import Trainer, create_optimizer, describe_batch, resolve_strategy
+
+Family-agnostic: takes a Keras model and a dataset; never imports export or recipes.
 """
 
 from bertzoo.training.optimization import (

@@ -7,12 +7,15 @@ Every recipe calls ``resolve_strategy(args.strategy, args.tpu)`` before it build
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 from typing import Callable
 
 import tensorflow as tf
+
+logger = logging.getLogger(__name__)
 
 STRATEGY_NAMES = ("auto", "cpu", "mirrored", "multiworker", "tpu")
 # Seconds to wait for every worker of TF_CONFIG to join (BERTZOO_WORKER_TIMEOUT overrides).
@@ -91,7 +94,8 @@ def resolve_strategy(
     try:
         resolver, address = _connect_first_tpu(addresses, factory)
     except TPUNotFoundError as error:
-        print(f"strategy auto: no TPU ({error}); looking for GPUs")
+        # Where it looked and what each place answered is long; it is for -v (INFO), not every run.
+        logger.info("strategy auto: no TPU (%s); looking for GPUs", error)
     else:
         return _announce(_remember_tpu(_tpu_strategy(resolver), address), f"auto found TPU {address!r}: TPUStrategy")
     gpus = tf.config.list_logical_devices("GPU")
@@ -99,7 +103,8 @@ def resolve_strategy(
         print(f"strategy auto: found {len(gpus)} GPUs")
         return _mirrored()
     device = gpus[0].name if gpus else "/cpu:0"
-    return _announce(tf.distribute.get_strategy(), f"auto found {len(gpus)} GPU(s): default strategy on {device}")
+    return _announce(tf.distribute.get_strategy(),
+                     f"auto found no TPU and {len(gpus)} GPU(s): default strategy on {device}")
 
 
 def describe_batch(strategy: tf.distribute.Strategy, global_batch_size: int) -> int:

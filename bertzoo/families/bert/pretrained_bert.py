@@ -99,7 +99,7 @@ LOOKED_FOR = (
 def bert_format(directory: pathlib.Path) -> str | None:
     """Which of ``FORMATS`` the directory holds, judged by its files; None when it holds no BERT."""
     names = {path.name for path in directory.iterdir()}
-    if bertzoo_format.MANIFEST in names:
+    if bertzoo_format.is_bertzoo_checkpoint(directory):
         return "bertzoo"
     if "bert_config.json" in names and any(".ckpt" in name and name.endswith(".index") for name in names):
         return "google"

@@ -12,20 +12,17 @@ never leaves a directory that looks complete.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import pathlib
-import shutil
-import tempfile
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import safetensors.numpy
 
-from bertzoo.errors import disk_full_error, is_disk_full
+from bertzoo.atomic_directory import staged_directory
 from bertzoo.families.bert.bert_config import BertConfig, ConfigError
 
 MANIFEST = "bertzoo.json"
@@ -46,43 +43,19 @@ class BertzooCheckpoint:
 
 
 def is_bertzoo_checkpoint(directory: pathlib.Path) -> bool:
-    """Whether ``directory`` holds bertzoo's manifest."""
-    return (directory / MANIFEST).is_file()
+    """Whether ``directory`` holds bertzoo's manifest for a BERT.
 
-
-@contextlib.contextmanager
-def staged_directory(directory: str | os.PathLike, overwrite: bool = False) -> Iterator[pathlib.Path]:
-    """Yields an empty sibling of ``directory`` to write into, then renames it into place; on any
-    error the partial directory is removed, so ``directory`` is never seen half written, and a
-    previous ``directory`` stays as it was until the new one is complete (a full disk is reported
-    as ``DiskFullError`` with the path and the free space). Refuses to replace a non-empty
-    ``directory`` unless ``overwrite``."""
-    directory = pathlib.Path(directory)
-    if directory.exists() and any(directory.iterdir()) and not overwrite:
-        raise FileExistsError(f"{directory} exists and is not empty; pass overwrite=True to replace it")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    Other families may write a ``bertzoo.json`` too; theirs name their ``family``. Manifests written
+    before families existed have no such field and are BERT's.
+    """
+    path = directory / MANIFEST
+    if not path.is_file():
+        return False
     try:
-        yield staging
-        if directory.exists():
-            # The old directory is moved aside (not deleted) until the new one is in place.
-            retired = pathlib.Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-            os.replace(directory, retired / directory.name)
-            try:
-                os.replace(staging, directory)
-            except BaseException:
-                os.replace(retired / directory.name, directory)
-                shutil.rmtree(retired, ignore_errors=True)
-                raise
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, directory)
-    except BaseException as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(error, Exception) and is_disk_full(error):
-            kept = f"the previous {directory} is intact" if directory.exists() else f"{directory} was not created"
-            raise disk_full_error(str(directory), error, kept) from error
-        raise
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return True  # BERT's reader reports the damage, naming the file
+    return not isinstance(manifest, dict) or manifest.get("family", "bert") == "bert"
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -121,6 +94,7 @@ def write_bertzoo_checkpoint(directory: str | os.PathLike, config: BertConfig,
         manifest = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
+            "family": "bert",
             "config": config.to_dict(),
             "tokenizer": dict(tokenizer_settings),
             "weights": WEIGHTS,
