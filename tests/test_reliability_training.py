@@ -227,6 +227,7 @@ def test_resume_refuses_other_architecture_or_data_and_warns_of_new_hyperparamet
     assert updated["changes"][0]["changed"] == ["learning_rate: 0.001 -> 0.002", "steps: 30 -> 32"]
 
 
+@pytest.mark.slow  # a 2-step run of another config: a minor guarantee, kept out of the default run
 def test_a_run_that_is_not_resuming_may_change_everything(tmp_path, vocab_file, reference):
     out = fresh_output(tmp_path, reference)
     shutil.copy(reference / "run.json", out / "run.json")  # a run.json but no checkpoint: nothing to mix
