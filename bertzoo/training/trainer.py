@@ -150,6 +150,7 @@ class Trainer:
         self.checkpoint_iterator = checkpoint_iterator
         self.on_log = on_log
         self.is_chief = is_chief(strategy)
+        self._multi_worker = _worker_count(strategy) > 1
         self.verbose = verbose and self.is_chief
         self.history: list[dict] = []
 
@@ -289,7 +290,7 @@ class Trainer:
             per_replica = strategy.run(self._replica_step, args=(next(iterator),))
             return {name: strategy.reduce(_SUM, value, axis=None) for name, value in per_replica.items()}
 
-        multi_worker = _worker_count(strategy) > 1
+        multi_worker = self._multi_worker
 
         @tf.function
         def train_loop(iterator, num_steps, stop_signal):
@@ -414,7 +415,9 @@ class Trainer:
                 first_log = first_log or logs
                 last_log = logs
                 window = _Window()
-            signal_number = int(stop_agreed) or stop.signal_number
+            # A cluster stops on the agreed signal only (every worker after the same step); one
+            # process also on a signal that came during the call just made.
+            signal_number = int(stop_agreed) if self._multi_worker else int(stop_agreed) or stop.signal_number
             if step % self.checkpoint_every == 0 or step == steps or signal_number:
                 if last_saved != step:
                     self._save(manager, step)
