@@ -33,8 +33,16 @@ _EXPORTS = {
     "load_finetuned": "bertzoo.models.finetuned",
     "save_finetuned": "bertzoo.models.finetuned",
     "register_family": "bertzoo.families.registry",
+    "GPTConfig": "bertzoo.families.gpt.gpt_config",
+    "GPTDecoder": "bertzoo.families.gpt.gpt_decoder",
+    "PretrainedGPT": "bertzoo.families.gpt.pretrained_gpt",
+    "GPTGenerator": "bertzoo.families.gpt.gpt_generation",
     "download": "bertzoo.hub.download",
     "register_model": "bertzoo.hub.catalogue",
+    "TransformerConfig": "bertzoo.families.transformer.transformer_config",
+    "TransformerEncoder": "bertzoo.families.transformer.transformer_encoder",
+    "TransformerSeq2Seq": "bertzoo.families.transformer.transformer_seq2seq",
+    "PretrainedTransformer": "bertzoo.families.transformer.pretrained_transformer",
 }
 # Subpackages reachable as attributes after a plain `import bertzoo` (bertzoo.features.sentence_embeddings).
 _SUBMODULES = ("export", "features", "hub")

@@ -63,6 +63,17 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
     seq_length = seq_length or fine_tuning.default_seq_length
     _say(verbose, f"loading pretrained BERT from {directory} ...")
     bert = load_pretrained(directory, seq_length=seq_length)
+    if bert.family == "gpt":  # GPT-1's input transformations and auxiliary LM loss
+        from bertzoo.recipes import gpt_finetune
+
+        return gpt_finetune.run(
+            gpt=bert, task_name=task, fine_tuning=fine_tuning, train=train, eval=eval, run_dir=run_dir,
+            distribution=distribution, seq_length=seq_length, epochs=epochs, learning_rate=learning_rate,
+            warmup_fraction=warmup_fraction, weight_decay=weight_decay, global_batch_size=global_batch_size,
+            trainer_options=dict(steps_per_execution=steps_per_execution, accumulation_steps=accumulation_steps,
+                                 log_every=log_every, checkpoint_every=checkpoint_every, jit_compile=jit_compile,
+                                 mixed_precision=mixed_precision, deterministic=deterministic, seed=seed),
+            verbose=verbose)
     _say(verbose, f"  {bert.format} checkpoint: {bert.config.num_hidden_layers} layers, hidden "
                   f"{bert.config.hidden_size}, {'uncased' if bert.config.do_lower_case else 'cased'}")
 

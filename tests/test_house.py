@@ -23,6 +23,8 @@ PUBLIC_NAMES = {
     "BertTagger", "ConfigError", "FinetunedModel", "Pretrained", "PretrainedBert", "Vocabulary",
     "WordPieceTokenizer", "detect_format", "export", "features", "load_finetuned", "load_pretrained",
     "register_family", "save_finetuned", "save_pretrained", "download", "register_model", "hub",
+    "PretrainedTransformer", "TransformerConfig", "TransformerEncoder", "TransformerSeq2Seq",
+    "GPTConfig", "GPTDecoder", "GPTGenerator", "PretrainedGPT",
 }
 
 

@@ -79,7 +79,10 @@ def test_every_familys_presets_are_collected(home, monkeypatch):
     # Every family folder with a presets.py contributes, whatever its name.
     with_presets = {path.parent.name for path in catalogue._FAMILIES.glob("*/presets.py")}
     assert "bert" in with_presets and with_presets <= set(registry.family_names())
-    assert {entry.family for entry in hub.entries().values()} == with_presets
+    # A family may list no entries yet (the Transformer's presets.py is empty on purpose).
+    families_with_entries = {entry.family for entry in hub.entries().values()}
+    assert families_with_entries <= with_presets
+    assert {"bert", "awd_lstm", "elmo", "gpt"} <= families_with_entries
     before = len(hub.entries())
     # A family living outside bertzoo adds its entries beside its register_family.
     presets = {"toy-model": {"format": "toy_format", "files": {"weights.bin": "https://x/w.bin"},

@@ -18,7 +18,9 @@ COMMANDS = [
     "convert",
     "ulmfit",
     "demo",
+    "generate",
     "models",
     "download",
     "cache",
+    "translate",
 ]

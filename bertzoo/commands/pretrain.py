@@ -13,7 +13,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="Masked-LM and next-sentence pretraining from text files (one sentence per line, blank "
                     "lines between documents) or TFRecords; rerun the same command to resume.")
     parser.add_argument("--config", default="tiny",
-                        help="preset (tiny, mini, small, medium, base, large) or a config JSON file")
+                        help="preset (tiny, mini, small, medium, base, large) or a config JSON file; a GPT preset "
+                             "(gpt2-tiny, gpt2, gpt2-medium, gpt2-large, gpt2-xl) trains a causal language model")
+    parser.add_argument("--pretrained", metavar="NAME_OR_DIR", default=None,
+                        help="continue pretraining this GPT checkpoint (causal language model)")
     parser.add_argument("--vocab", metavar="FILE", default=None,
                         help="WordPiece vocab.txt (default: learn one from the corpus)")
     parser.add_argument("--vocab-size", type=int, default=4000, help="size of a learned vocabulary")
@@ -29,7 +32,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-next-sentence", action="store_true", help="masked LM only (RoBERTa style)")
 
 
+_GPT_PRESETS = ("gpt2-tiny", "gpt1-tiny", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+
+
 def run(args: argparse.Namespace) -> None:
+    if args.pretrained or args.config in _GPT_PRESETS:
+        from bertzoo.recipes import causal_lm_pretrain
+
+        causal_lm_pretrain.run(config=args.config, pretrained=args.pretrained, corpus=args.corpus, steps=args.steps,
+                               seq_length=args.seq_length, learning_rate=args.learning_rate,
+                               vocab_size=args.vocab_size, **training_settings(args))
+        return
     from bertzoo.recipes import pretrain
 
     pretrain.run(config=args.config, vocab=args.vocab, corpus=args.corpus, steps=args.steps,

@@ -25,6 +25,7 @@ _EXPORTS = {
     "assert_core_ops_only": "bertzoo.export.op_audit",
     "audit_core_ops": "bertzoo.export.op_audit",
     "read_warmup_requests": "bertzoo.export.warmup_requests",
+    "export_generation": "bertzoo.export.gpt_generation_serving",
 }
 
 __all__ = sorted(_EXPORTS)

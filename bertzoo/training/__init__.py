@@ -5,6 +5,8 @@
 Family-agnostic: takes a Keras model and a dataset; never imports export or recipes.
 """
 
+from bertzoo.training.checkpoint_averaging import average_checkpoints, last_checkpoints
+from bertzoo.training.label_smoothing import label_smoothed_cross_entropy
 from bertzoo.training.optimization import (
     BertAdamW,
     SyncedLossScaleOptimizer,
@@ -17,6 +19,7 @@ from bertzoo.training.strategy import TPUNotFoundError, check_tf_config, describ
 from bertzoo.training.checkpoint_integrity import DamagedCheckpointsError
 from bertzoo.training.run_lock import RunLockedError
 from bertzoo.training.trainer import NonFiniteLossError, Trainer, TrainingInterrupted, is_chief, read_scalars
+from bertzoo.training.transformer_schedule import TransformerSchedule, transformer_adam
 
 __all__ = [
     "BertAdamW",
@@ -27,13 +30,18 @@ __all__ = [
     "TPUNotFoundError",
     "Trainer",
     "TrainingInterrupted",
+    "TransformerSchedule",
     "WarmupLinearDecay",
+    "average_checkpoints",
     "bert_layer_depth",
     "check_tf_config",
     "create_optimizer",
     "describe_batch",
     "is_chief",
+    "label_smoothed_cross_entropy",
+    "last_checkpoints",
     "layer_decay_multiplier",
     "read_scalars",
     "resolve_strategy",
+    "transformer_adam",
 ]
