@@ -3,6 +3,8 @@ released; resuming on other training data is refused naming what differs; the re
 
 import json
 
+import pytest
+
 from bertzoo.cli import main as cli_main
 from finetune_data import write_task_files, write_tiny_pretrained
 
@@ -10,6 +12,7 @@ SMALL = ["--task", "classify", "--seq-length", "32", "--global-batch-size", "16"
          "--log-every", "1", "--checkpoint-every", "10", "--deterministic"]
 
 
+@pytest.mark.slow  # the same machinery as pretrain's default-run tests, through the finetune recipe
 def test_finetune_preempted_refuses_other_data_then_resumes(tmp_path, monkeypatch, capsys):
     pretrained = write_tiny_pretrained(tmp_path / "pretrained")
     (tmp_path / "data").mkdir()
