@@ -65,6 +65,8 @@ PAPER_FINETUNING = ("Fine-tuning (BERT-base)", 96.4)
 # Table 7's ELMo row (Peters et al. 2018: a BiLSTM-CRF on ELMo, CoNLL-2003 dev F1).
 PAPER_ELMO = ("ELMo (Peters et al., 2018a)", 95.7)
 ELMO_ROW = "elmo"
+# Static word vectors (GloVe, word2vec, fastText): one vector per word, whatever its context.
+GLOVE_ROW = "glove"
 STRATEGIES = tuple(PAPER_ROWS)
 FINETUNE_ROW = "fine-tuning"
 _PREDICT_CHUNK = 2048  # sentences padded at a time for prediction (bounds the eval set's memory)
@@ -203,7 +205,8 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
         output: str = "output/feature_ner", strategies: Sequence[str] = STRATEGIES, lstm_units: int = 128,
         epochs: float = 10.0, batch_size: int = 32, learning_rate: float = 1e-3, dropout_rate: float = 0.1,
         seq_length: int = 64, finetune_epochs: float = 3.0, finetune_learning_rate: float = 5e-4,
-        strategy: str = "auto", seed: int = 12345, verbose: bool = True, elmo: str | None = None) -> dict:
+        strategy: str = "auto", seed: int = 12345, verbose: bool = True, elmo: str | None = None,
+        glove: str | None = None) -> dict:
     """Trains a BiLSTM tagger on frozen BERT features for each layer strategy, fine-tunes BERT for
     comparison, and prints and writes the table of entity F1 on ``eval``.
 
@@ -231,6 +234,8 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
         verbose: print progress.
         elmo: an ELMo checkpoint directory (``bertzoo.load_pretrained``); adds the ``elmo`` row: the
             same tagger on ELMo's words (see ``elmo_word_features``).
+        glove: a word-vector directory (GloVe, word2vec or fastText, ``bertzoo.load_pretrained``);
+            adds the ``glove`` row: the same tagger on the frozen static vectors (``static_word_features``).
 
     Returns:
         What ``metrics.json`` holds: ``strategies`` (per strategy ``dim``, ``precision``, ``recall``,
@@ -250,7 +255,7 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
         raise ValueError(f"finetune_epochs must be 0 (no fine-tuning row) or positive, got {finetune_epochs}")
     if not 0 <= dropout_rate < 1:
         raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
-    if not strategies and not finetune_epochs and not elmo:
+    if not strategies and not finetune_epochs and not elmo and not glove:
         raise ValueError("nothing to run: no layer strategies and finetune_epochs 0")
     repeated = sorted({name for name in strategies if strategies.count(name) > 1})
     if repeated:
@@ -337,6 +342,13 @@ def run(*, pretrained: str | None = None, train: str = DEFAULT_TRAIN, eval: str 
                                       dropout_rate=dropout_rate, distribution=distribution, out_dir=out_dir,
                                       seed=seed, verbose=verbose)
         settings["elmo"] = str(elmo)
+    if glove:
+        results[GLOVE_ROW] = _glove_row(glove, train_words, eval_words, train_tag_ids, eval_data.tags, tag_names,
+                                        max_words=max_words, steps=steps, steps_per_epoch=steps_per_epoch,
+                                        batch_size=batch_size, lstm_units=lstm_units, learning_rate=learning_rate,
+                                        dropout_rate=dropout_rate, distribution=distribution, out_dir=out_dir,
+                                        seed=seed, verbose=verbose)
+        settings["glove"] = str(glove)
     table = format_table(results, finetuned, eval_name=pathlib.Path(eval).stem)
     metrics = {"strategies": results, "finetune": finetuned, "settings": settings, "table": table}
     if is_chief(distribution):
@@ -422,6 +434,55 @@ def _elmo_row(elmo_dir: str, train_words, eval_words, train_tag_ids, eval_tags, 
     scores = entity_scores(eval_tags, predicted)
     _say(verbose, f"{ELMO_ROW}: entity P {scores['precision']:.4f}  R {scores['recall']:.4f}  F1 {scores['f1']:.4f}")
     return {"dim": train_features.dim, "layers": "mean of token layer, LSTM 1, LSTM 2", "precision": scores["precision"],
+            "recall": scores["recall"], "f1": scores["f1"], "per_type": scores["per_type"],
+            "train_loss": (training.get("last_logged") or {}).get("loss"),
+            "train_word_accuracy": (training.get("last_logged") or {}).get("word_accuracy"),
+            "extraction_s": round(extraction_s, 2), "seconds": round(time.perf_counter() - started, 2)}
+
+
+def static_word_features(vectors, sentences: list[list[str]]) -> _WordFeatures:
+    """The static vector of every word (the vectors' casing applied; a word without a vector, and no
+    fastText subwords to build one, gets the zero vector, as the word-vector encoder's ``[UNK]``)."""
+    table, lowercase = vectors.table, vectors.config.lowercase
+    zero = np.zeros(table.dim, np.float32)
+
+    def vector(word: str) -> np.ndarray:
+        word = word.lower() if lowercase else word
+        try:
+            return table.vector(word)
+        except KeyError:
+            return zero
+
+    rows = [vector(word) for words in sentences for word in words]
+    matrix = np.stack(rows).astype(np.float32) if rows else np.zeros((0, table.dim), np.float32)
+    return _WordFeatures(matrix, np.asarray([len(words) for words in sentences], np.int64))
+
+
+def _glove_row(vectors_dir: str, train_words, eval_words, train_tag_ids, eval_tags, tag_names, *, max_words: int,
+               steps: int, steps_per_epoch: int, batch_size: int, lstm_units: int, learning_rate: float,
+               dropout_rate: float, distribution, out_dir: pathlib.Path, seed: int, verbose: bool) -> dict:
+    """The ``glove`` row: the feature-based tagger on frozen static word vectors (``static_word_features``)."""
+    _say(verbose, f"\n== {GLOVE_ROW}: {vectors_dir}, one vector per word ==")
+    started = time.perf_counter()
+    vectors = load_pretrained(vectors_dir)
+    if vectors.family != "word_vectors":
+        raise ValueError(f"--glove {vectors_dir} holds a {vectors.family} checkpoint, not word vectors")
+    train_features = static_word_features(vectors, train_words)
+    eval_features = static_word_features(vectors, eval_words)
+    extraction_s = time.perf_counter() - started
+
+    def build_model(dim=train_features.dim):
+        return build_bilstm_tagger(dim, len(tag_names), max_words=max_words, lstm_units=lstm_units,
+                                   dropout_rate=dropout_rate)
+
+    trainer = Trainer(distribution, build_model, lambda: keras.optimizers.Adam(learning_rate), word_tagging_loss,
+                      metrics_fn=word_accuracy, global_batch_size=batch_size, output_dir=out_dir / GLOVE_ROW,
+                      log_every=steps_per_epoch, checkpoint_every=steps, max_checkpoints=1, seed=seed, verbose=verbose)
+    training = trainer.train(_training_dataset(train_features, train_tag_ids, max_words, batch_size, seed), steps)
+    predicted = _predict_tags(trainer.model, eval_features, max_words, tag_names, distribution, batch_size)
+    scores = entity_scores(eval_tags, predicted)
+    _say(verbose, f"{GLOVE_ROW}: entity P {scores['precision']:.4f}  R {scores['recall']:.4f}  F1 {scores['f1']:.4f}")
+    return {"dim": train_features.dim, "vectors": vectors.source, "precision": scores["precision"],
             "recall": scores["recall"], "f1": scores["f1"], "per_type": scores["per_type"],
             "train_loss": (training.get("last_logged") or {}).get("loss"),
             "train_word_accuracy": (training.get("last_logged") or {}).get("word_accuracy"),

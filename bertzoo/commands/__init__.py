@@ -14,6 +14,7 @@ COMMANDS = [
     "predict",
     "features",
     "feature_ner",
+    "train_word_vectors",
     "export",
     "convert",
     "ulmfit",

@@ -41,6 +41,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--elmo", metavar="DIR", default=None,
                         help="an ELMo checkpoint (options.json + weights.hdf5): adds an 'elmo' row, the same tagger on "
                              "ELMo's word vectors (its three layers averaged)")
+    parser.add_argument("--glove", metavar="DIR", default=None,
+                        help="static word vectors (a GloVe, word2vec or fastText file's directory): adds a 'glove' "
+                             "row, the same tagger on the frozen vectors (one per word, whatever its context)")
     parser.add_argument("--seed", type=int, default=12345)
 
 
@@ -54,4 +57,5 @@ def run(args: argparse.Namespace) -> None:
                     lstm_units=args.lstm_units, epochs=args.epochs, batch_size=args.global_batch_size,
                     learning_rate=args.learning_rate, seq_length=args.seq_length,
                     finetune_epochs=args.finetune_epochs, finetune_learning_rate=args.finetune_learning_rate,
-                    strategy=args.strategy, seed=args.seed, elmo=args.elmo)
+                    strategy=args.strategy, seed=args.seed, elmo=args.elmo,
+                    glove=args.glove)
