@@ -12,6 +12,8 @@ import sys
 import threading
 
 from bertzoo.commands import COMMANDS
+from bertzoo.errors import TrainingInterrupted
+from bertzoo.invocation import set_command_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     quiet = contextlib.nullcontext() if args.verbose else _without_native_log_lines()
+    set_command_line(["bertzoo", *(sys.argv[1:] if argv is None else argv)])
+
     try:
         with quiet:
             args.run_command(args)
+    except TrainingInterrupted as stopped:
+        # Preempted (SIGTERM) or interrupted (SIGINT) after a checkpoint: 128 + the signal's number,
+        # as a shell reports a process ended by it (143, 130); rerunning resumes.
+        print(f"bertzoo {args.command}: {stopped}", file=sys.stderr)
+        return stopped.exit_status
     except (ValueError, OSError) as error:
         # Bad input (a config field, a checkpoint file, a path) is reported in one line; the
         # traceback is for --verbose.

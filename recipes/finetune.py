@@ -36,8 +36,11 @@ from bertzoo.pretrained import load_pretrained
 from bertzoo.training.run_directory import RunDirectory, update_json_file
 from bertzoo.recipes.default_weights import default_pretrained_dir
 from bertzoo.recipes.tasks import Task, make_task, training_dataset
-from bertzoo.training import Trainer, create_optimizer, describe_batch, resolve_strategy
+from bertzoo.training import Trainer, create_optimizer, describe_batch, is_chief, resolve_strategy
+from bertzoo.training.checkpoint_integrity import checkpoint_candidates
 from bertzoo.training.memory_estimate import estimate_training_memory
+from bertzoo.training.run_lock import hold_run_lock
+from bertzoo.training.run_manifest import describe_files, record_run
 from bertzoo.training.prediction import predict_in_batches
 from bertzoo.training.trainer import write_scalar
 
@@ -66,6 +69,7 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
     keras.utils.set_random_seed(seed)
     distribution = resolve_strategy(strategy)
     describe_batch(distribution, global_batch_size)
+    run_lock = hold_run_lock(run_dir.location, chief=is_chief(distribution))  # one run per --output
     fine_tuning = make_task(task, settings, label_names)
 
     directory = pretrained or default_pretrained_dir()  # a directory, catalogue name or handle (hf://, gs://, ...)
@@ -109,6 +113,17 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
                   + (f", labels {fine_tuning.label_names}" if fine_tuning.label_names else "")
                   + f"; {epochs:g} epochs = {steps} steps of {global_batch_size} (warmup {warmup_steps})")
     pretrained_weights = read_encoder_weights(bert.encoder)
+
+    record_run(run_dir.location, recipe="finetune", chief=is_chief(distribution),
+               resuming=bool(checkpoint_candidates(run_dir.path("checkpoints"))),
+               architecture={"task": task, "config": bert.config.to_dict(), "label_names": fine_tuning.label_names,
+                             "settings": fine_tuning.settings()},
+               data={"train": describe_files([train]), "pretrained": str(directory), "seq_length": seq_length,
+                     "seed": seed},
+               hyperparameters={"learning_rate": learning_rate, "global_batch_size": global_batch_size,
+                                "epochs": epochs, "steps": steps, "warmup_fraction": warmup_fraction,
+                                "weight_decay": weight_decay, "layer_decay": layer_decay,
+                                "accumulation_steps": accumulation_steps, "mixed_precision": mixed_precision})
 
     def build_model():
         encoder = BertEncoder.from_bert_config(bert.config, seq_length=seq_length)
@@ -159,6 +174,8 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
                 run_dir.publish("model")
             run_dir.publish("eval_predictions.jsonl", "logs")
             update_metrics_file(run_dir.path("metrics.json"), {"eval": results, "eval_file": str(eval)})
+    if run_lock:
+        run_lock.release()
     return final
 
 

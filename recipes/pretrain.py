@@ -29,7 +29,10 @@ from bertzoo.families.bert.bert_pretrainer import BertPretrainer, pretraining_lo
 from bertzoo.text import Vocabulary
 from bertzoo.families.bert import BertPreprocessor, WordPieceTokenizer
 from bertzoo.training import Trainer, create_optimizer, describe_batch, is_chief, resolve_strategy
+from bertzoo.training.checkpoint_integrity import checkpoint_candidates
 from bertzoo.training.memory_estimate import estimate_training_memory
+from bertzoo.training.run_lock import hold_run_lock
+from bertzoo.training.run_manifest import describe_files, record_run
 
 DEFAULT_CORPUS = pathlib.Path(__file__).parent / "data" / "pretraining_corpus.txt"
 RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -89,6 +92,8 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
     keras.utils.set_random_seed(seed)
     distribution = resolve_strategy(strategy)
     describe_batch(distribution, global_batch_size)
+    # One run per --output (the chief holds run.lock until the end; a crash or kill leaves it stale).
+    run_lock = hold_run_lock(run_dir.location, chief=is_chief(distribution))
 
     # The chief prepares the vocabulary and sentence pairs in the output directory; other workers
     # of a multi-worker job make the same (seeded, deterministic) files in a directory of their own
@@ -123,6 +128,18 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
             pattern, seq_length=seq_length, max_predictions_per_seq=max_predictions_per_seq,
             global_batch_size=global_batch_size, dynamic_masking=True, vocabulary=vocabulary,
             whole_word_masking=whole_word_masking, seed=seed)
+
+    record_run(run_dir.location, recipe="pretrain", chief=is_chief(distribution),
+               resuming=bool(checkpoint_candidates(run_dir.path("checkpoints"))),
+               architecture={"config": bert_config.to_dict(), "next_sentence": next_sentence},
+               data={"corpus": describe_files(corpus_files),
+                     "vocabulary": describe_files([vocab or work_dir / "vocab.txt"]),
+                     "seq_length": seq_length, "max_predictions_per_seq": max_predictions_per_seq,
+                     "dupe_factor": dupe_factor, "short_seq_prob": short_seq_prob,
+                     "whole_word_masking": whole_word_masking, "seed": seed},
+               hyperparameters={"learning_rate": learning_rate, "global_batch_size": global_batch_size, "steps": steps,
+                                "warmup_fraction": warmup_fraction, "accumulation_steps": accumulation_steps,
+                                "mixed_precision": mixed_precision, "jit_compile": jit_compile})
 
     def build_model():
         model = BertPretrainer(BertEncoder.from_bert_config(bert_config, seq_length=seq_length),
@@ -159,6 +176,8 @@ def run(*, config: str = "tiny", vocab: str | None = None, corpus: Sequence[str]
         update_json_file(run_dir.path("metrics.json"), {"unigram_baseline_accuracy": baseline})
         print(f"wrote {run_dir.path('pretrained')} (bertzoo.load_pretrained reads it); "
               f"unigram baseline accuracy {baseline:.3f}")
+    if run_lock:
+        run_lock.release()
     return final
 
 

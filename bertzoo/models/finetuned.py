@@ -24,6 +24,7 @@ import safetensors.numpy
 
 from bertzoo.errors import ConfigError
 from bertzoo.atomic_directory import staged_directory
+from bertzoo.families.bert.checkpoints.bertzoo_format import file_sha256, read_safetensors, verify_sha256
 from bertzoo.families.bert.pretrained_bert import PretrainedBert
 from bertzoo.pretrained import load_pretrained, save_pretrained
 from bertzoo.models.bert_classifier import BertClassifier
@@ -119,6 +120,7 @@ def save_finetuned(finetuned: FinetunedModel, out_dir: str | os.PathLike, overwr
         save_pretrained(bert, staging / ENCODER_DIR)
         safetensors.numpy.save_file(read_head_weights(model), str(staging / HEAD_WEIGHTS),
                                     metadata={"format": FORMAT_NAME})
+        manifest["sha256"] = {HEAD_WEIGHTS: file_sha256(staging / HEAD_WEIGHTS)}
         (staging / TASK_MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return pathlib.Path(out_dir)
 
@@ -168,6 +170,8 @@ def load_finetuned(path: str | os.PathLike, seq_length: int | None = None, dtype
     head_path = directory / HEAD_WEIGHTS
     if not head_path.is_file():
         raise FileNotFoundError(f"{head_path} is missing (named in {directory / TASK_MANIFEST})")
-    assign_head_weights(model, safetensors.numpy.load_file(str(head_path)), source=str(head_path))
+    # Readable, then the right names and shapes, then the bytes written: each fault named by file.
+    assign_head_weights(model, read_safetensors(head_path), source=str(head_path))
+    verify_sha256(head_path, (manifest.get("sha256") or {}).get(HEAD_WEIGHTS), directory / TASK_MANIFEST)
     return FinetunedModel(task=manifest["task"], model=model, bert=bert, label_names=manifest.get("label_names"),
                           settings=dict(manifest.get("settings") or {}))

@@ -16,15 +16,20 @@ from bertzoo.training.optimization import (
     layer_decay_multiplier,
 )
 from bertzoo.training.strategy import TPUNotFoundError, check_tf_config, describe_batch, resolve_strategy
-from bertzoo.training.trainer import NonFiniteLossError, Trainer, is_chief, read_scalars
+from bertzoo.training.checkpoint_integrity import DamagedCheckpointsError
+from bertzoo.training.run_lock import RunLockedError
+from bertzoo.training.trainer import NonFiniteLossError, Trainer, TrainingInterrupted, is_chief, read_scalars
 from bertzoo.training.transformer_schedule import TransformerSchedule, transformer_adam
 
 __all__ = [
     "BertAdamW",
+    "DamagedCheckpointsError",
     "NonFiniteLossError",
+    "RunLockedError",
     "SyncedLossScaleOptimizer",
     "TPUNotFoundError",
     "Trainer",
+    "TrainingInterrupted",
     "TransformerSchedule",
     "WarmupLinearDecay",
     "average_checkpoints",

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
-__all__ = ["RunDirectory", "is_remote_path", "copy_tree", "update_json_file"]
+__all__ = ["RunDirectory", "check_writable", "is_remote_path", "copy_tree", "update_json_file"]
 
 
 def is_remote_path(path: str | os.PathLike) -> bool:
@@ -51,6 +51,21 @@ def update_json_file(path: str, values: dict[str, Any], default: Callable | None
     tf.io.gfile.rename(staging, path, overwrite=True)
 
 
+def check_writable(location: str) -> None:
+    """Creates ``location`` and writes (then removes) a probe file in it, so that an unwritable
+    ``--output`` is refused before any training rather than at the first checkpoint."""
+    probe = os.path.join(location, f".bertzoo-write-test-{os.getpid()}")
+    try:
+        tf.io.gfile.makedirs(location)
+        with tf.io.gfile.GFile(probe, "w") as handle:
+            handle.write("bertzoo")
+        tf.io.gfile.remove(probe)
+    except (OSError, tf.errors.OpError) as error:
+        reason = getattr(error, "message", None) or getattr(error, "strerror", None) or str(error)
+        raise PermissionError(f"--output {location} is not writable ({reason.splitlines()[0]}); "
+                              "nothing was trained. Pick a directory this user can write to") from None
+
+
 class RunDirectory:
     """Where a run's outputs go (see the module docstring).
 
@@ -66,7 +81,7 @@ class RunDirectory:
             self.local = pathlib.Path(tempfile.mkdtemp(prefix="bertzoo_run_"))
         else:
             self.local = pathlib.Path(self.location)
-            self.local.mkdir(parents=True, exist_ok=True)
+        check_writable(self.location)
 
     @property
     def is_remote(self) -> bool:

@@ -17,7 +17,10 @@ import contextlib
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 import time
 from typing import Callable, Mapping
 
@@ -25,6 +28,9 @@ import keras
 import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
+from bertzoo.errors import TrainingInterrupted, disk_full_error, is_disk_full, signal_name
+from bertzoo.training.checkpoint_integrity import (DamagedCheckpointsError, checkpoint_candidates, describe_damage,
+                                                   remove_checkpoint_files)
 from bertzoo.training.optimization import SyncedLossScaleOptimizer
 from bertzoo.training.strategy import describe_batch
 
@@ -36,7 +42,8 @@ _SCALAR_METADATA = summary_pb2.SummaryMetadata(
 
 
 class NonFiniteLossError(ValueError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite: the message names the step, the loss terms and the
+    last good checkpoint (nothing is saved after the bad step)."""
 
 
 class Trainer:
@@ -76,6 +83,18 @@ class Trainer:
             device); otherwise a resumed run skips the batches already trained on.
         on_log: optional ``on_log(step, logs)`` called on the host at each log step.
         verbose: print progress.
+
+    Faults (none loses more than the work since the last checkpoint):
+        - resuming takes the newest checkpoint that restores; damaged ones are named (file,
+          variable) and skipped, and ``DamagedCheckpointsError`` names them all when none is good;
+        - SIGTERM / SIGINT during ``train`` save a checkpoint after the current step (every worker of
+          a cluster at the same step), write ``metrics.json`` and raise ``TrainingInterrupted``
+          (the CLI exits with its ``exit_status``, 128 + the signal); ``BERTZOO_SIGNAL_AT_STEP=N[:SIG]``
+          sends the signal after step N (a drill);
+        - a full disk while checkpointing removes the partial files and raises ``DiskFullError``
+          naming the path, the free space and the intact previous checkpoint;
+        - a non-finite loss, or non-finite weights about to be checkpointed, raise
+          ``NonFiniteLossError`` naming the step, the loss terms and the last good checkpoint.
 
     Example:
         >>> trainer = Trainer(strategy, build_model, lambda: create_optimizer(1e-4, 1000, 100),
@@ -131,6 +150,7 @@ class Trainer:
         self.checkpoint_iterator = checkpoint_iterator
         self.on_log = on_log
         self.is_chief = is_chief(strategy)
+        self._multi_worker = _worker_count(strategy) > 1
         self.verbose = verbose and self.is_chief
         self.history: list[dict] = []
 
@@ -270,17 +290,27 @@ class Trainer:
             per_replica = strategy.run(self._replica_step, args=(next(iterator),))
             return {name: strategy.reduce(_SUM, value, axis=None) for name, value in per_replica.items()}
 
+        multi_worker = self._multi_worker
+
         @tf.function
-        def train_loop(iterator, num_steps):
-            """Runs ``num_steps`` steps; returns their summed outputs and the first non-finite step (-1: none)."""
+        def train_loop(iterator, num_steps, stop_signal):
+            """Runs ``num_steps`` steps; returns their summed outputs, the first non-finite step (-1:
+            none) and that step's outputs, and the stop signal any worker had when the call began
+            (so that every worker of a cluster stops after the same step)."""
             totals = one_step(iterator)
             first_bad = tf.where(tf.math.is_finite(totals["loss"]), -1, 0)
+            bad_outputs = totals
             for i in tf.range(1, num_steps):
                 outputs = one_step(iterator)
                 bad = tf.logical_and(first_bad < 0, tf.logical_not(tf.math.is_finite(outputs["loss"])))
                 first_bad = tf.where(bad, i, first_bad)
+                bad_outputs = {name: tf.where(bad, outputs[name], bad_outputs[name]) for name in bad_outputs}
                 totals = {name: totals[name] + outputs[name] for name in totals}
-            return totals, first_bad
+            if multi_worker:
+                asked = strategy.run(lambda: tf.cast(stop_signal > 0, tf.int32))
+                any_asked = strategy.reduce(_SUM, asked, axis=None) > 0
+                stop_signal = tf.where(tf.logical_and(any_asked, stop_signal == 0), int(signal.SIGTERM), stop_signal)
+            return totals, first_bad, bad_outputs, stop_signal
 
         return train_loop
 
@@ -318,26 +348,10 @@ class Trainer:
         self._build(dataset, is_function)
 
         checkpoint_dir = os.path.join(self.output_dir, "checkpoints")
-        latest = tf.train.latest_checkpoint(checkpoint_dir)
-        start_step, saved_iterator = _read_checkpoint_header(latest) if latest else (0, False)
-        can_save_iterator = self.checkpoint_iterator and not is_function and _is_single_device(self.strategy)
-        use_saved_iterator = can_save_iterator and (latest is None or saved_iterator)
-        skip = 0 if use_saved_iterator else start_step
-        iterator = self._make_iterator(dataset, is_function, skip, plain=can_save_iterator)
-
-        # Keras 3 seed-generator states (dropout) are model variables that the model's checkpoint
-        # dependencies miss; saved explicitly so a resumed run draws the same dropout masks.
-        random_states = [variable.value for variable in self.model.variables
-                         if variable.path.endswith("seed_generator_state")]
-        objects = {"model": self.model, "optimizer": self.optimizer, "step": self.step,
-                   "random_states": random_states}
-        if use_saved_iterator:
-            objects["iterator"] = iterator
-        checkpoint = tf.train.Checkpoint(**objects)
+        iterator, checkpoint, latest, use_saved_iterator, skip = self._restore(dataset, is_function, checkpoint_dir)
         write_dir = checkpoint_dir if self.is_chief else tempfile.mkdtemp(prefix="bertzoo_worker_")
         manager = tf.train.CheckpointManager(checkpoint, write_dir, max_to_keep=self.max_checkpoints)
         if latest:
-            checkpoint.restore(latest).assert_existing_objects_matched().expect_partial()
             how = "iterator state restored" if use_saved_iterator else f"skipped {skip} batches of the dataset"
             self._print(f"resuming from {latest} at step {int(self.step.numpy())} ({how})")
 
@@ -349,44 +363,77 @@ class Trainer:
         step = int(self.step.numpy())
         run_start_step = step
         started = time.perf_counter()
-        window = _Window()
-        first_log = last_log = None
         last_saved = step if latest else None
+        self._last_good = latest  # what a rerun would resume from (restored, or saved by this run)
         if step >= steps:
             self._print(f"already trained {step} steps (asked for {steps}); nothing to do")
+        stop = _StopSignals()
+        stop.install()
+        try:
+            self._run_loop(iterator, manager, writer, stop, steps, step, latest, run_start_step, started,
+                           last_saved)
+        finally:
+            stop.uninstall()
+            if not self.is_chief:
+                shutil.rmtree(write_dir, ignore_errors=True)
+        return self._final
+
+    def _run_loop(self, iterator, manager, writer, stop, steps, step, latest, run_start_step, started, last_saved):
+        window = _Window()
+        first_log = last_log = None
+        drill = _preemption_drill()
         while step < steps:
             num_steps = min(self.steps_per_execution, steps - step,
                             _to_next_multiple(step, self.log_every), _to_next_multiple(step, self.checkpoint_every))
             tic = time.perf_counter()
             try:
-                totals, first_bad = self._train_loop(iterator, tf.constant(num_steps, tf.int32))
+                totals, first_bad, bad_outputs, stop_agreed = self._train_loop(
+                    iterator, tf.constant(num_steps, tf.int32), tf.constant(stop.signal_number, tf.int32))
             except tf.errors.OutOfRangeError:
                 raise ValueError(f"the dataset ran out of batches after step {step}; "
                                  f"repeat() it to cover {steps} steps") from None
             totals = {name: float(value) for name, value in totals.items()}
             first_bad = int(first_bad)
             if first_bad >= 0:
-                raise NonFiniteLossError(f"the loss is not finite (NaN or Inf) at step {step + first_bad + 1}; "
-                                         f"last checkpoint: {manager.latest_checkpoint}")
+                terms = ", ".join(f"{name.removeprefix('loss/')} {float(value):.4g}"
+                                  for name, value in bad_outputs.items() if name.startswith("loss/"))
+                good = self._last_good
+                raise NonFiniteLossError(
+                    f"the loss is not finite at step {step + first_bad + 1} "
+                    f"(loss {float(bad_outputs['loss']):.4g}: {terms}); training stopped. Last good checkpoint: "
+                    + (f"{good} (a rerun resumes from it; try a lower --learning-rate)" if good else
+                       "none (no checkpoint was written before; try a lower --learning-rate)"))
             step += num_steps
             self.step.assign(step)
             window.add(totals, num_steps, time.perf_counter() - tic)
+            if drill and step >= drill[0]:
+                os.kill(os.getpid(), drill[1])  # handled by _StopSignals before the next line runs
+                drill = None
 
             if step % self.log_every == 0 or step == steps:
                 logs = self._log(step, steps, window, writer)
                 first_log = first_log or logs
                 last_log = logs
                 window = _Window()
-            if step % self.checkpoint_every == 0 or step == steps:
-                manager.save(checkpoint_number=step)
-                last_saved = step
-                self._print(f"checkpoint saved at step {step}: {manager.latest_checkpoint}")
+            # A cluster stops on the agreed signal only (every worker after the same step); one
+            # process also on a signal that came during the call just made.
+            signal_number = int(stop_agreed) if self._multi_worker else int(stop_agreed) or stop.signal_number
+            if step % self.checkpoint_every == 0 or step == steps or signal_number:
+                if last_saved != step:
+                    self._save(manager, step)
+                    last_saved = step
+                    self._print(f"checkpoint saved at step {step}: {manager.latest_checkpoint}")
+            if signal_number and step < steps:
+                writer.flush()
+                self._finish(step, run_start_step, latest, started, first_log, last_log,
+                             interrupted_by=signal_name(signal_number))
+                raise TrainingInterrupted(signal_number, step, manager.latest_checkpoint)
         if last_saved != step:
-            manager.save(checkpoint_number=step)
+            self._save(manager, step)
         writer.flush()
-        if not self.is_chief:
-            shutil.rmtree(write_dir, ignore_errors=True)
+        self._finish(step, run_start_step, latest, started, first_log, last_log)
 
+    def _finish(self, step, run_start_step, latest, started, first_log, last_log, interrupted_by=None) -> None:
         wall_time = time.perf_counter() - started
         run_steps = step - run_start_step
         final = {
@@ -402,12 +449,84 @@ class Trainer:
             "first_logged": first_log,
             "last_logged": last_log,
         }
+        if interrupted_by:
+            final["interrupted_by"] = interrupted_by
         if last_log:
             final.update({name: value for name, value in last_log.items()
                           if name not in ("step", "steps_per_s", "examples_per_s")})
+        self._final = final
         if self.is_chief:
             _write_json_atomically(os.path.join(self.output_dir, "metrics.json"), final)
-        return final
+
+    def _save(self, manager: tf.train.CheckpointManager, step: int) -> None:
+        """Saves a checkpoint at ``step``; a full disk removes the partial files and keeps the previous ones.
+
+        Weights that are not finite are never saved: the loss check sees a step's weights only at
+        the next step, so the update of the last step before a checkpoint is checked here.
+        """
+        previous = self._last_good
+        bad = [variable.path for variable in self.model.trainable_variables
+               if not bool(tf.reduce_all(tf.math.is_finite(tf.cast(variable.value, tf.float32))))]
+        if bad:
+            raise NonFiniteLossError(
+                f"the update of step {step} made {len(bad)} weights not finite (NaN or Inf), e.g. {bad[0]}; "
+                "training stopped without saving them. Last good checkpoint: "
+                + (f"{previous} (a rerun resumes from it; try a lower --learning-rate)" if previous else
+                   "none (no checkpoint was written before; try a lower --learning-rate)"))
+        try:
+            manager.save(checkpoint_number=step)
+        except Exception as error:
+            if not is_disk_full(error):
+                raise
+            remove_checkpoint_files(os.path.join(manager.directory, f"ckpt-{step}"))
+            kept = (f"the previous checkpoint {previous} is intact (a rerun resumes from it)" if previous
+                    else "no earlier checkpoint exists")
+            raise disk_full_error(os.path.join(manager.directory, f"ckpt-{step}"), error, kept) from error
+        self._last_good = manager.latest_checkpoint
+
+    def _restore(self, dataset, is_function: bool, checkpoint_dir: str):
+        """Restores the newest good checkpoint in ``checkpoint_dir`` (none: a fresh start).
+
+        Returns ``(iterator, checkpoint, restored prefix or None, iterator state restored, batches skipped)``.
+        A damaged checkpoint is reported by file and the next older one tried; when every one is
+        damaged, ``DamagedCheckpointsError`` names them all.
+        """
+        can_save_iterator = self.checkpoint_iterator and not is_function and _is_single_device(self.strategy)
+        # Keras 3 seed-generator states (dropout) are model variables that the model's checkpoint
+        # dependencies miss; saved explicitly so a resumed run draws the same dropout masks.
+        random_states = [variable.value for variable in self.model.variables
+                         if variable.path.endswith("seed_generator_state")]
+        candidates = checkpoint_candidates(checkpoint_dir)
+        damaged: list[str] = []
+        for prefix in candidates or [None]:
+            if prefix is None:
+                start_step, saved_iterator = 0, False
+            else:
+                try:
+                    start_step, saved_iterator = _read_checkpoint_header(prefix)
+                except Exception as error:
+                    damaged.append(describe_damage(prefix, error))
+                    continue
+            use_saved_iterator = can_save_iterator and (prefix is None or saved_iterator)
+            skip = 0 if use_saved_iterator else start_step
+            iterator = self._make_iterator(dataset, is_function, skip, plain=can_save_iterator)
+            objects = {"model": self.model, "optimizer": self.optimizer, "step": self.step,
+                       "random_states": random_states}
+            if use_saved_iterator:
+                objects["iterator"] = iterator
+            checkpoint = tf.train.Checkpoint(**objects)
+            if prefix is not None:
+                try:
+                    checkpoint.restore(prefix).assert_existing_objects_matched().expect_partial()
+                except Exception as error:
+                    damaged.append(describe_damage(prefix, error))
+                    continue
+            if damaged:
+                self._warn("warning: " + "; ".join(damaged) + f". Resuming from the newest good checkpoint, {prefix}")
+            return iterator, checkpoint, prefix, use_saved_iterator, skip
+        raise DamagedCheckpointsError(
+            f"no checkpoint in {checkpoint_dir} can be restored: " + "; ".join(damaged)
+            + ". Move the damaged files away to start over, or restore them from a copy")
 
     def _build(self, dataset, is_function: bool) -> None:
         """Creates the model's and optimizer's variables (before a checkpoint is restored into them)."""
@@ -464,6 +583,72 @@ class Trainer:
     def _print(self, message: str) -> None:
         if self.verbose:
             print(message, flush=True)
+
+    def _warn(self, message: str) -> None:
+        if self.is_chief:
+            print(message, file=sys.stderr, flush=True)
+
+
+class _StopSignals:
+    """While installed (in the main thread), SIGTERM and SIGINT ask the loop to checkpoint and stop
+    instead of ending the process; a third signal while stopping ends it the usual way."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.signal_number = 0
+        self._previous: dict = {}
+        self._count = 0
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number in self.SIGNALS:
+            self._previous[number] = signal.signal(number, self._handle)
+
+    def uninstall(self) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous = {}
+
+    def _handle(self, number, frame) -> None:
+        self._count += 1
+        if self._count > 2:  # asked three times: stop waiting for the checkpoint
+            self.uninstall()
+            signal.raise_signal(number)
+            return
+        if not self.signal_number:
+            self.signal_number = int(number)
+            print(f"{signal_name(number)} received: saving a checkpoint after the current step, then stopping",
+                  file=sys.stderr, flush=True)
+
+
+PREEMPTION_DRILL_VARIABLE = "BERTZOO_SIGNAL_AT_STEP"
+
+
+def _preemption_drill() -> tuple[int, int] | None:
+    """``BERTZOO_SIGNAL_AT_STEP=N[:SIGNAL]``: the trainer sends itself SIGTERM (or SIGINT, ...) once
+    step N is done, a preemption drill at a chosen step (tests, and checking a job's restart setup)."""
+    value = os.environ.get(PREEMPTION_DRILL_VARIABLE)
+    if not value:
+        return None
+    step, _, name = value.partition(":")
+    try:
+        number = int(signal.Signals[name.upper() if name.upper().startswith("SIG") else f"SIG{name.upper()}"]
+                     if name else signal.SIGTERM)
+        return int(step), number
+    except (KeyError, ValueError):
+        raise ValueError(f"{PREEMPTION_DRILL_VARIABLE}={value!r}: expected STEP or STEP:SIGNAL, "
+                         "e.g. 20 or 20:SIGINT") from None
+
+
+def _worker_count(strategy: tf.distribute.Strategy) -> int:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    try:
+        spec = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    except (ValueError, RuntimeError):
+        return 1
+    return sum(len(tasks) for job, tasks in spec.items() if job in ("chief", "worker"))
 
 
 class _Window:
@@ -572,6 +757,13 @@ def _write_json_atomically(path: str, value: dict) -> None:
     if directory:
         tf.io.gfile.makedirs(directory)
     temporary = f"{path}.tmp-{os.getpid()}"
-    with tf.io.gfile.GFile(temporary, "w") as file:
-        file.write(json.dumps(value, indent=2) + "\n")
+    try:
+        with tf.io.gfile.GFile(temporary, "w") as file:
+            file.write(json.dumps(value, indent=2) + "\n")
+    except Exception as error:
+        with contextlib.suppress(Exception):
+            tf.io.gfile.remove(temporary)
+        if is_disk_full(error):
+            raise disk_full_error(path, error, f"the previous {os.path.basename(path)} is intact") from error
+        raise
     tf.io.gfile.rename(temporary, path, overwrite=True)

@@ -12,6 +12,7 @@ never leaves a directory that looks complete.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
@@ -57,6 +58,34 @@ def is_bertzoo_checkpoint(directory: pathlib.Path) -> bool:
     return not isinstance(manifest, dict) or manifest.get("family", "bert") == "bert"
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_safetensors(path: pathlib.Path) -> dict[str, np.ndarray]:
+    """Reads a safetensors file; an unreadable (e.g. truncated) one is named."""
+    try:
+        return safetensors.numpy.load_file(str(path))
+    except Exception as error:  # safetensors raises its own error types for corrupt files
+        raise ValueError(f"{path} is damaged: not a readable safetensors file ({error})") from error
+
+
+def verify_sha256(path: pathlib.Path, sha256: str | None, manifest_path: pathlib.Path) -> None:
+    """Checks ``path`` against the SHA-256 its manifest recorded when it was written (None: an older
+    directory without one), so that a corrupted file is named rather than loaded as wrong weights."""
+    if sha256 is None:
+        return
+    actual = file_sha256(path)
+    if actual != sha256:
+        raise ValueError(f"{path} is damaged: its SHA-256 is {actual[:16]}..., {manifest_path.name} recorded "
+                         f"{sha256[:16]}... when it was written (corrupted or replaced since; copy it again)")
+
+
 def write_bertzoo_checkpoint(directory: str | os.PathLike, config: BertConfig,
                              tokenizer_settings: Mapping[str, Any], weights: Mapping[str, np.ndarray],
                              vocabulary: list[str], overwrite: bool = False) -> pathlib.Path:
@@ -71,9 +100,10 @@ def write_bertzoo_checkpoint(directory: str | os.PathLike, config: BertConfig,
             "weights": WEIGHTS,
             "vocabulary": VOCAB,
         }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         arrays = {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in weights.items()}
         safetensors.numpy.save_file(arrays, str(staging / WEIGHTS), metadata={"format": FORMAT_NAME})
+        manifest["sha256"] = {WEIGHTS: file_sha256(staging / WEIGHTS)}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (staging / VOCAB).write_text("".join(token + "\n" for token in vocabulary), encoding="utf-8")
     return pathlib.Path(directory)
 
@@ -101,9 +131,7 @@ def read_bertzoo_checkpoint(directory: str | os.PathLike) -> BertzooCheckpoint:
     for path in (weights_path, vocabulary_path):
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing (named in {manifest_path})")
-    try:
-        weights = safetensors.numpy.load_file(str(weights_path))
-    except Exception as error:  # safetensors raises its own error types for corrupt files
-        raise ValueError(f"{weights_path}: not a readable safetensors file ({error})") from error
+    weights = read_safetensors(weights_path)
+    verify_sha256(weights_path, (manifest.get("sha256") or {}).get(weights_path.name), manifest_path)
     return BertzooCheckpoint(config=config, tokenizer_settings=dict(manifest.get("tokenizer", {})),
                              weights=weights, vocabulary_path=vocabulary_path)
