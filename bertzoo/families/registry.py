@@ -18,10 +18,10 @@ from typing import Any, Callable, ClassVar
 BUILT_IN_FAMILIES: dict[str, str] = {
     "awd_lstm": "bertzoo.families.awd_lstm.family",
     "bert": "bertzoo.families.bert.family",
-    "word_vectors": "bertzoo.families.word_vectors.family",
+    "elmo": "bertzoo.families.elmo.family",
     "gpt": "bertzoo.families.gpt.family",
     "transformer": "bertzoo.families.transformer.family",
-    "elmo": "bertzoo.families.elmo.family",
+    "word_vectors": "bertzoo.families.word_vectors.family",
 }
 
 _registered: dict[str, "Family"] = {}
