@@ -7,7 +7,7 @@ from typing import Any
 
 from bertzoo.models.finetuned import load_finetuned
 from bertzoo.recipes.finetune import _say, evaluate_examples, update_metrics_file
-from bertzoo.recipes.tasks import make_task
+from bertzoo.recipes.tasks import task_of_finetuned
 from bertzoo.training import describe_batch, resolve_strategy
 
 
@@ -25,8 +25,7 @@ def run(*, model: str, data: str, output: str = "output/evaluate", overrides: di
     describe_batch(distribution, global_batch_size)
     with distribution.scope():
         finetuned = load_finetuned(model)
-    settings = dict(finetuned.settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
-    task = make_task(finetuned.task, settings, finetuned.label_names)
+    task = task_of_finetuned(finetuned, overrides)
     _say(verbose, f"{model}: task {finetuned.task}, seq_length {finetuned.seq_length}")
     examples = task.read(data, training=False)
     out_dir = pathlib.Path(output)

@@ -3,10 +3,13 @@ and the auxiliary language-model loss, on the same task files as BERT.
 
 `bertzoo finetune` dispatches here when the pretrained model's family is gpt. The BERT task reads the
 files and scores the predictions; this recipe encodes them with GPT-1's transformations (classify:
-classification; pair: entailment; regression: similarity, both orders summed), trains
+classification; pair: entailment; regression: similarity, both orders summed; multiple_choice: one
+sequence per ending, softmax over them), trains
 `GPTTaskModel` (task loss + 0.5 x LM loss) with the bertzoo trainer, and writes `output/model`:
 `model.keras` (the task model), `pretrained/` (the decoder and tokenizer, bertzoo_gpt format) and
-`finetuned.json` (task, transformation, labels, seq_length).
+`finetuned.json` (task, transformation, labels, seq_length, the task's settings), which
+`bertzoo evaluate` / `predict` read (``bertzoo.models.finetuned.load_finetuned``; ``GPTTask`` below
+encodes their files).
 """
 
 from __future__ import annotations
@@ -24,17 +27,42 @@ from bertzoo.families.gpt.gpt_decoder import GPTDecoder
 from bertzoo.models.gpt_task_inputs import transform
 from bertzoo.models.gpt_task_model import GPTTaskModel, gpt_task_loss_terms
 from bertzoo.pretrained import save_pretrained
+from bertzoo.recipes.tasks import Encoded
 from bertzoo.training import Trainer, create_optimizer
 from bertzoo.training.run_directory import update_json_file
 
 # bertzoo task -> GPT-1 transformation
-TRANSFORMATIONS = {"classify": "classification", "pair": "entailment", "regression": "similarity"}
+TRANSFORMATIONS = {"classify": "classification", "pair": "entailment", "regression": "similarity",
+                   "multiple_choice": "multiple_choice"}
 
 
 def encode(task_name: str, examples, gpt, seq_length: int) -> dict[str, np.ndarray]:
     transformation = TRANSFORMATIONS[task_name]
+    if transformation == "multiple_choice":
+        return transform(gpt.tokenizer, transformation, seq_length, texts=examples.contexts,
+                         choices=[[str(ending) for ending in row] for row in examples.endings], config=gpt.config)
     return transform(gpt.tokenizer, transformation, seq_length, texts=examples.texts, text_pairs=examples.text_pairs,
                      config=gpt.config)
+
+
+class GPTTask:
+    """A bertzoo task (reading, scoring, prediction lines) whose examples are encoded with GPT-1's
+    transformation: what `bertzoo evaluate` / `predict` use on a GPT fine-tuned directory."""
+
+    def __init__(self, task, seq_length: int):
+        if task.name not in TRANSFORMATIONS:
+            raise ConfigError(f"task {task.name!r} has no GPT-1 transformation; GPT models take "
+                              f"{sorted(TRANSFORMATIONS)}")
+        self.task = task
+        self.seq_length = seq_length
+
+    def __getattr__(self, name: str):
+        return getattr(self.task, name)
+
+    def encode(self, examples, gpt, *, training: bool) -> Encoded:
+        labels = getattr(examples, "labels", None)
+        return Encoded(encode(self.task.name, examples, gpt, self.seq_length),
+                       None if labels is None else {"labels": np.asarray(labels)})
 
 
 def run(*, gpt, task_name: str, fine_tuning, train: str, eval: str | None, run_dir, distribution, seq_length: int,
@@ -43,16 +71,18 @@ def run(*, gpt, task_name: str, fine_tuning, train: str, eval: str | None, run_d
     """Fine-tunes a GPT bundle on a BERT task's files; see the module docstring."""
     if task_name not in TRANSFORMATIONS:
         raise ConfigError(f"--task {task_name} is not available for GPT models; GPT-1's transformations cover "
-                          f"{sorted(TRANSFORMATIONS)} (multiple choice: bertzoo.models.gpt_task_model in Python)")
+                          f"{sorted(TRANSFORMATIONS)}")
     if gpt.config.num_special_tokens < 3 or gpt.tokenizer is None:
         raise ConfigError("GPT fine-tuning needs GPT-1's start/delimiter/classify tokens and its tokenizer files")
+    epochs = 3.0 if epochs is None else epochs  # GPT-1's fine-tuning: 3 epochs, lr 6.25e-5
+    learning_rate = 6.25e-5 if learning_rate is None else learning_rate
     examples = fine_tuning.read(train, training=True)
     inputs = encode(task_name, examples, gpt, seq_length)
     labels = {"labels": np.asarray(examples.labels)}
     rows = len(inputs["input_word_ids"])
     steps = max(1, int(epochs * rows) // global_batch_size)
     problem_type = "regression" if task_name == "regression" else "single_label"
-    num_classes = 1 if problem_type == "regression" else len(fine_tuning.label_names)
+    num_classes = 1 if problem_type == "regression" or task_name == "multiple_choice" else len(fine_tuning.label_names)
     if verbose:
         print(f"GPT {task_name} ({TRANSFORMATIONS[task_name]}): {rows} rows, {steps} steps of {global_batch_size}",
               flush=True)
@@ -84,7 +114,8 @@ def run(*, gpt, task_name: str, fine_tuning, train: str, eval: str | None, run_d
                         overwrite=True)
         (model_dir / "finetuned.json").write_text(json.dumps({
             "family": "gpt", "task": task_name, "transformation": TRANSFORMATIONS[task_name],
-            "label_names": fine_tuning.label_names, "seq_length": seq_length}, indent=2) + "\n")
+            "label_names": fine_tuning.label_names, "seq_length": seq_length, "settings": fine_tuning.settings()},
+            indent=2) + "\n")
         run_dir.publish("model")
     if eval:
         eval_examples = fine_tuning.read(eval, training=False)

@@ -15,7 +15,7 @@ import sys
 
 from bertzoo.models.finetuned import load_finetuned
 from bertzoo.recipes.finetune import _say, write_jsonl
-from bertzoo.recipes.tasks import make_task
+from bertzoo.recipes.tasks import task_of_finetuned
 from bertzoo.training import describe_batch, resolve_strategy
 from bertzoo.training.prediction import predict_in_batches
 
@@ -43,7 +43,7 @@ def read_records(path: str) -> list:
 def predict_records(finetuned, records: list, source: str = "input", *, strategy=None, global_batch_size: int = 32,
                     verbose: bool = False) -> list[dict]:
     """Predictions of a loaded fine-tuned model for input records (strings or JSON objects)."""
-    task = make_task(finetuned.task, finetuned.settings, finetuned.label_names)
+    task = task_of_finetuned(finetuned)
     examples = task.parse_records(records, source)
     encoded = task.encode(examples, finetuned.bert, training=False)
     outputs = predict_in_batches(finetuned.model, encoded.inputs, strategy=strategy,

