@@ -105,7 +105,8 @@ def test_gpt_multiple_choice_finetune_evaluate_predict(tmp_path, tiny_gpt1):
 
 
 def test_gpt_classify_finetune_evaluate_predict(tmp_path, tiny_gpt1):
-    rows = ["sentence\tlabel"] + [f"{text}\t{label}" for text, label in [("the cat sat", "yes"), ("a dog ran", "no")] * 8]
+    rows = ["sentence\tlabel"] + [f"{text}\t{label}" for text, label in
+                                  [("the cat sat", "yes"), ("a dog ran", "no")] * 8]
     (tmp_path / "train.tsv").write_text("\n".join(rows) + "\n")
     trained, evaluated, lines = finetune_evaluate_predict(
         tmp_path, tiny_gpt1, "classify", tmp_path / "train.tsv", tmp_path / "train.tsv", ["the cat sat", "a dog ran"],
@@ -141,3 +142,14 @@ def test_prediction_lines_with_the_wrong_endings_are_named():
                            "in.jsonl")
     with pytest.raises(ValueError, match=r"in\.jsonl, line 1: expected a JSON object"):
         task.parse_records(["plain text"], "in.jsonl")
+
+
+def test_exporting_a_gpt_finetuned_model_is_refused_clearly(tmp_path, tiny_gpt1):
+    from bertzoo.export.saved_model_export import saved_model
+
+    (tmp_path / "train.tsv").write_text("\n".join(["sentence\tlabel"] + ["the cat\tyes", "a dog\tno"] * 4) + "\n")
+    run_cli("finetune", "--pretrained", tiny_gpt1, "--task", "classify", "--train", tmp_path / "train.tsv",
+            "--seq-length", 24, "--epochs", 1, "--global-batch-size", 2, "--strategy", "cpu",
+            "--output", tmp_path / "run")
+    with pytest.raises(ValueError, match="cannot export a GPT fine-tuned model"):
+        saved_model(tmp_path / "run" / "model", tmp_path / "export")

@@ -12,7 +12,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "predict", parents=[inference_options()], help="predict with a fine-tuned model: JSON lines in, JSON lines out",
         description='Input lines: JSON objects ({"text": ...}, {"text": ..., "text_pair": ...}, '
-                    '{"question": ..., "context": ...}, {"context": ..., "endings": [...]}) or plain text lines for single-text tasks. '
+                    '{"question": ..., "context": ...}, {"context": ..., "endings": [...]}) or plain text lines '
+                    'for single-text tasks. '
                     "Output: one JSON line per input with labels and probabilities, a score, an answer, or "
                     "entities with character offsets, or the chosen ending (index, text, probabilities).")
     parser.add_argument("--model", metavar="DIR", required=True, help="fine-tuned model (finetune's OUTPUT/model)")

@@ -145,6 +145,9 @@ def saved_model(model: FinetunedModel | str | os.PathLike, export_dir: str | os.
     if hasattr(model, "to_finetuned"):  # a Keras task model (bertzoo.models.TextClassifier, ...)
         model = model.to_finetuned()
     finetuned = model if isinstance(model, FinetunedModel) else load_finetuned(model)
+    if getattr(finetuned.bert, "family", "bert") == "gpt":  # GPT-1's tokenizer runs on the host
+        raise ValueError(f"cannot export a GPT fine-tuned model ({finetuned.task}) for serving yet: GPT-1's "
+                         "tokenizer is not in-graph; `bertzoo predict` runs it")
     if version is None:
         version = next_version(export_dir)
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
