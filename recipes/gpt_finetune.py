@@ -117,16 +117,18 @@ def run(*, gpt, task_name: str, fine_tuning, train: str, eval: str | None, run_d
             "label_names": fine_tuning.label_names, "seq_length": seq_length, "settings": fine_tuning.settings()},
             indent=2) + "\n")
         run_dir.publish("model")
-    if eval:
-        eval_examples = fine_tuning.read(eval, training=False)
-        eval_inputs = encode(task_name, eval_examples, gpt, seq_length)
-        logits = np.concatenate([trainer.model({k: v[i:i + 32] for k, v in eval_inputs.items()})["logits"].numpy()
-                                 for i in range(0, len(eval_inputs["input_word_ids"]), 32)])
-        results = {name: float(value) for name, value in
-                   fine_tuning.evaluate(eval_examples, None, {"logits": logits}).items()}
-        if verbose:
-            print("eval: " + ", ".join(f"{name} {value:.4f}" for name, value in results.items()), flush=True)
+    if eval:  # the same scoring and eval_predictions.jsonl as `bertzoo evaluate`
+        from bertzoo.models.finetuned import FinetunedModel
+        from bertzoo.recipes.finetune import evaluate_examples
+
+        finetuned = FinetunedModel(task=task_name, model=trainer.model,
+                                   bert=dataclasses.replace(gpt, encoder=trainer.model.decoder),
+                                   label_names=fine_tuning.label_names, settings=fine_tuning.settings())
+        results = evaluate_examples(GPTTask(fine_tuning, seq_length), finetuned, fine_tuning.read(eval, training=False),
+                                    out_dir, strategy=distribution, global_batch_size=global_batch_size,
+                                    write=trainer.is_chief, verbose=verbose)
         final = dict(final, eval=results)
         if trainer.is_chief:
+            run_dir.publish("eval_predictions.jsonl", "logs")
             update_json_file(run_dir.path("metrics.json"), {"eval": results, "eval_file": str(eval)})
     return final

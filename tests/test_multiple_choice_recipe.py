@@ -88,6 +88,9 @@ def test_gpt_multiple_choice_finetune_evaluate_predict(tmp_path, tiny_gpt1):
         ("--seq-length", 24, "--epochs", 6, "--learning-rate", "3e-3"))
     manifest = json.loads((tmp_path / "run" / "model" / "finetuned.json").read_text())
     assert manifest["transformation"] == "multiple_choice"
+    written = [json.loads(line) for line in (tmp_path / "run" / "eval_predictions.jsonl").read_text().splitlines()]
+    assert len(written) == 32 and np.mean([line["choice"] == line["gold"] for line in written]) == pytest.approx(
+        trained["accuracy"])
     assert evaluated["accuracy"] == pytest.approx(trained["accuracy"])  # evaluate read the trained GPT
     assert evaluated["accuracy"] >= 0.75
     assert lines[0]["ending"] == records[0]["endings"][lines[0]["choice"]]
