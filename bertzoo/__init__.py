@@ -31,6 +31,8 @@ _EXPORTS = {
     "BertMultipleChoice": "bertzoo.models.bert_multiple_choice",
     "TextClassifier": "bertzoo.models.text_classifier",
     "MultipleChoice": "bertzoo.models.multiple_choice",
+    "SpanQuestionAnswerer": "bertzoo.models.span_question_answerer",
+    "TokenTagger": "bertzoo.models.token_tagger",
     "BertPretrainer": "bertzoo.families.bert.bert_pretrainer",
     "FinetunedModel": "bertzoo.models.finetuned",
     "load_finetuned": "bertzoo.models.finetuned",

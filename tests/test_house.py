@@ -24,7 +24,7 @@ PUBLIC_NAMES = {
     "WordPieceTokenizer", "detect_format", "export", "features", "load_finetuned", "load_pretrained",
     "register_family", "save_finetuned", "save_pretrained", "download", "register_model", "hub",
     "PretrainedTransformer", "TransformerConfig", "TransformerEncoder", "TransformerSeq2Seq",
-    "BertMultipleChoice", "MultipleChoice", "TextClassifier",
+    "BertMultipleChoice", "MultipleChoice", "TextClassifier", "SpanQuestionAnswerer", "TokenTagger",
     "PretrainedWordVectors", "VectorTable", "WordVectorEncoder",
     "GPTConfig", "GPTDecoder", "GPTGenerator", "PretrainedGPT",
 }
