@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import pathlib
 
-from bertzoo.data.task_readers import read_text_classification
 from bertzoo.models.finetuned import load_finetuned
 from bertzoo.recipes import finetune
 from bertzoo.recipes.finetune import update_metrics_file
 from bertzoo.recipes.predict import predict_records
+from bertzoo.recipes.tfidf_baseline import tfidf_baseline
 
 DATA_DIR = pathlib.Path(__file__).parent / "data" / "sentiment"
 TRAIN = DATA_DIR / "train.tsv"
@@ -27,23 +27,6 @@ NEW_SENTENCES = [
     "Two hours of my life I am not getting back.",
     "Cheap, cheerful and exactly as described.",
 ]
-
-
-def tfidf_baseline(train: pathlib.Path, dev: pathlib.Path) -> float | None:
-    """Dev accuracy of TF-IDF (words and word pairs) + logistic regression trained on ``train``;
-    None when scikit-learn is not installed."""
-    try:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-    except ImportError:
-        return None
-    train_data = read_text_classification(train, text_column="sentence", label_column="label")
-    dev_data = read_text_classification(dev, text_column="sentence", label_column="label",
-                                        label_names=train_data.label_names)
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    classifier = LogisticRegression(C=10.0, max_iter=1000)
-    classifier.fit(vectorizer.fit_transform(train_data.texts), train_data.labels)
-    return float((classifier.predict(vectorizer.transform(dev_data.texts)) == dev_data.labels).mean())
 
 
 def run(pretrained: str | None = None, output: str = "output/demo", *, epochs: float = 3.0,

@@ -54,12 +54,14 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
         steps_per_execution: int = 1, accumulation_steps: int = 1, log_every: int = 20,
         checkpoint_every: int = 500,
         jit_compile: bool = False, mixed_precision: str | None = None, deterministic: bool = False,
-        seed: int = 12345, verbose: bool = True) -> dict:
+        seed: int = 12345, verbose: bool = True, compare_tfidf: bool = False) -> dict:
     """Fine-tunes ``pretrained`` on ``train`` for ``task``; writes ``output/model`` and ``output/metrics.json``.
 
     ``epochs`` and ``learning_rate`` None take bertzoo's defaults (the module docstring), or the
     paper's with ``paper_defaults``. ``keep_best_epoch`` None: keep the best epoch on ``eval`` when
     the epochs are the rule's (not given, not ``paper_defaults``); the search's trials pass False.
+    ``compare_tfidf``: also score a TF-IDF + logistic-regression baseline on the same split
+    (classify and pair tasks with ``eval``), printed and kept in metrics.json.
 
     Returns:
         The final training figures, with ``eval`` (the official metrics on ``eval``) when given.
@@ -174,6 +176,9 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
                 run_dir.publish("model")
             run_dir.publish("eval_predictions.jsonl", "logs")
             update_metrics_file(run_dir.path("metrics.json"), {"eval": results, "eval_file": str(eval)})
+            if compare_tfidf:
+                final["tfidf_baseline_accuracy"] = _compare_with_tfidf(task, train, eval, settings or {}, label_names,
+                                                                       results, run_dir, verbose)
     if run_lock:
         run_lock.release()
     return final
@@ -253,6 +258,25 @@ def write_jsonl(path: pathlib.Path, records: list[dict]) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for record in records:
             f.write(json.dumps(record, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def _compare_with_tfidf(task: str, train: str, eval: str, settings: dict, label_names, results: dict, run_dir,
+                        verbose: bool) -> float | None:
+    """TF-IDF + logistic regression on the same split, printed next to the fine-tuned accuracy."""
+    from bertzoo.recipes.tfidf_baseline import tfidf_baseline
+
+    if task not in ("classify", "pair"):
+        raise ValueError(f"--tfidf-baseline compares single-label classification (classify, pair), not {task!r}")
+    columns = {key: settings[key] for key in ("text_column", "text_pair_column", "label_column", "delimiter",
+                                              "has_header") if key in settings}
+    baseline = tfidf_baseline(train, eval, label_names=label_names, **columns)
+    if baseline is None:
+        _say(verbose, "TF-IDF + logistic regression: skipped (scikit-learn is not installed)")
+        return None
+    _say(verbose, f"accuracy on {eval}: fine-tuned {results['accuracy']:.4f}, "
+                  f"TF-IDF + logistic regression {baseline:.4f} (same split)")
+    update_metrics_file(run_dir.path("metrics.json"), {"tfidf_baseline_accuracy": baseline})
+    return baseline
 
 
 def update_metrics_file(path: str | os.PathLike, values: dict) -> None:

@@ -42,11 +42,34 @@ def finetune(task, pretrained, data_dir, out, *extra, epochs=None):
     return train, evaluation
 
 
+def independent_tfidf_accuracy(task, train, evaluation):
+    """TF-IDF (1-2 grams, sublinear tf) + logistic regression (C=10) on the TSV files, read here with csv."""
+    import csv
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    def read(path):
+        with open(path, newline="", encoding="utf-8") as file:
+            rows = list(csv.DictReader(file, delimiter="\t", quoting=csv.QUOTE_NONE))
+        if task == "pair":
+            return [f"{r['sentence1']} ||| {r['sentence2']}" for r in rows], [r["label"] for r in rows]
+        return [r["sentence"] for r in rows], [r["label"] for r in rows]
+
+    (train_texts, train_labels), (eval_texts, eval_labels) = read(train), read(evaluation)
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    model = LogisticRegression(C=10.0, max_iter=1000).fit(vectorizer.fit_transform(train_texts), train_labels)
+    return float(np.mean(model.predict(vectorizer.transform(eval_texts)) == np.asarray(eval_labels)))
+
+
 @pytest.mark.parametrize("task", sorted(CHANCE))
 def test_every_task_learns_and_its_model_predicts_the_same_again(task, pretrained, tmp_path):
     out = tmp_path / "run"
-    _, evaluation = finetune(task, pretrained, tmp_path, out)
+    baseline = ["--tfidf-baseline"] if task in ("classify", "pair") else []
+    train, evaluation = finetune(task, pretrained, tmp_path, out, *baseline)
     figures = metrics(out)
+    if baseline:
+        assert figures["tfidf_baseline_accuracy"] == pytest.approx(independent_tfidf_accuracy(task, train, evaluation))
     assert figures["last_logged"]["loss"] < 0.7 * figures["first_logged"]["loss"], figures
     name, chance, margin = CHANCE[task]
     assert figures["eval"][name] > chance + margin, figures["eval"]
@@ -175,6 +198,9 @@ def test_bad_input_is_a_clear_one_line_error(pretrained, tmp_path, capsys):
         {"id": "q1", "question": "who ?", "answers": [{"text": "oslo", "answer_start": 0}]}]}]}]}))
     err = _error([*base, "--task", "squad", "--train", str(squad)], capsys)
     assert "q1" in err and "oslo" in err
+
+    err = _error([*base, "--task", "ner", "--train", str(conll), "--tfidf-baseline"], capsys)
+    assert "--tfidf-baseline" in err and "classify or pair" in err
 
     err = _error(["evaluate", "--model", str(pretrained), "--data", train], capsys)
     assert "not a fine-tuned" in err and "task.json" in err

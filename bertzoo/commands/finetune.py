@@ -60,6 +60,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--layer-decay", type=float, default=None,
                         help="layer-wise learning-rate decay factor, e.g. 0.9 (default: none)")
     parser.add_argument("--dropout", type=float, default=0.1, help="dropout before the task head")
+    parser.add_argument("--tfidf-baseline", action="store_true",
+                        help="classify/pair with --eval: also score TF-IDF + logistic regression on the same split "
+                             "(needs scikit-learn) and print both accuracies")
     squad = parser.add_argument_group("squad")
     squad.add_argument("--doc-stride", type=int, default=128, help="tokens between the starts of context windows")
     squad.add_argument("--max-query-length", type=int, default=64, help="question tokens kept")
@@ -78,6 +81,9 @@ def run(args: argparse.Namespace) -> None:
     from bertzoo.recipes import finetune
 
     label_names = [name.strip() for name in args.label_names.split(",")] if args.label_names else None
+    if args.tfidf_baseline and (args.task not in ("classify", "pair") or not args.eval or args.search is not None):
+        raise ValueError("--tfidf-baseline needs --task classify or pair, an --eval file, "
+                         "and no --search")
     if args.search is not None:
         from bertzoo.recipes import finetune_search
 
@@ -90,6 +96,6 @@ def run(args: argparse.Namespace) -> None:
     finetune.run(task=args.task, train=args.train, eval=args.eval, pretrained=args.pretrained,
                  settings=task_settings(args.task, args, defaults=True), label_names=label_names,
                  seq_length=args.seq_length, epochs=args.epochs, learning_rate=args.learning_rate,
-                 paper_defaults=args.paper_defaults,
+                 paper_defaults=args.paper_defaults, compare_tfidf=args.tfidf_baseline,
                  warmup_fraction=args.warmup_fraction, weight_decay=args.weight_decay, layer_decay=args.layer_decay,
                  **training_settings(args))
