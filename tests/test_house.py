@@ -69,6 +69,7 @@ def _area(module: str) -> str:
 # What each part of the house may import (besides itself); "families.*" means any family.
 ALLOWED = {
     "errors": set(),
+    "native_log_filter": set(),
     "atomic_directory": {"errors"},  # DiskFullError: a full disk is reported with the path and free space
     "text": {"errors"},
     "layers": {"errors"},

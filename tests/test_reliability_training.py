@@ -122,9 +122,11 @@ def test_second_run_is_refused_and_a_killed_runs_lock_is_taken_over(tmp_path, vo
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 400
-        while not (out / "checkpoints" / "ckpt-10.index").exists() and time.time() < deadline:
+        state = out / "checkpoints" / "checkpoint"  # written once ckpt-10 is whole
+        while not (state.exists() and "ckpt-10" in state.read_text()) and time.time() < deadline:
             assert first.poll() is None, first.stdout.read()[-3000:]
             time.sleep(0.2)
+        first.send_signal(signal.SIGSTOP)  # alive and holding the lock, but no further: the test is load-independent
         holder = json.loads((out / "run.lock").read_text())
         assert holder["pid"] == first.pid and holder["host"] and holder["started"]
 
@@ -137,12 +139,13 @@ def test_second_run_is_refused_and_a_killed_runs_lock_is_taken_over(tmp_path, vo
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
+    saved = steps_of(out)
     assert (out / "run.lock").exists() and not (out / "pretrained").exists()
 
     assert cli_main(args(out, vocab_file)) == 0
     captured = capsys.readouterr()
     assert f"taking over the stale lock {out / 'run.lock'} of a run that is gone (pid {first.pid}" in captured.err
-    assert metrics(out)["resumed_from_step"] in (10, 20)
+    assert metrics(out)["resumed_from_step"] in saved and metrics(out)["resumed_from_step"] >= 10
     assert not (out / "run.lock").exists()  # released at the end
     assert_bit_identical(out, reference)
 

@@ -19,6 +19,7 @@ from bertzoo.data.multiple_choice_data import read_swag
 from bertzoo.models import MultipleChoice, TextClassifier
 from bertzoo.models import fine_tuning_defaults as defaults
 from bertzoo.training.optimization import BertAdamW, WarmupLinearDecay
+from bertzoo.training.strategy import resolve_strategy
 from finetune_data import write_tiny_pretrained
 from tf_only_env import tf_only_python
 
@@ -230,8 +231,10 @@ def test_fit_under_mirrored_strategy_equals_one_device(pretrained):
     assert len(tf.config.list_logical_devices("CPU")) >= 2, "conftest splits the CPU into two logical devices"
     texts, labels = sentiment(16)
     initial = TextClassifier.from_pretrained(pretrained, label_names=["neg", "pos"], seq_length=SEQ).get_weights()
-    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    assert mirrored.num_replicas_in_sync == 2
+    # The package's once-per-process MirroredStrategy: a second MirroredStrategy object in this
+    # worker would number its collectives like the first and abort them (see resolve_strategy).
+    mirrored = resolve_strategy("mirrored")
+    assert isinstance(mirrored, tf.distribute.MirroredStrategy) and mirrored.num_replicas_in_sync == 2
     one = _trained_weights(tf.distribute.get_strategy(), pretrained, initial, texts, labels)
     two = _trained_weights(mirrored, pretrained, initial, texts, labels)
     assert any(not np.allclose(a, b) for a, b in zip(one, initial))

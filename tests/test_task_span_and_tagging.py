@@ -165,3 +165,31 @@ def test_token_tagger_learns_and_answers_with_entities(pretrained, tmp_path):
         tagger.fit([["anna", "saw"]], [["B-PER", "B-MISC"]], epochs=1, verbose=0)
     with pytest.raises(ValueError):
         tagger.fit([["anna", "saw"]], [["B-PER"]], epochs=1, verbose=0)
+
+
+@pytest.mark.slow  # a TF Serving export (with its op audit) per task: a minute or more on a loaded machine
+def test_exported_span_and_tagging_models_answer_as_predict(pretrained, tmp_path):
+    import tensorflow as tf
+
+    qa = bertzoo.SpanQuestionAnswerer.from_pretrained(pretrained, seq_length=SEQ, doc_stride=8, max_query_length=8)
+    questions, contexts, answers = toy_squad(32, seed=3)
+    qa.fit((questions, contexts), answers, batch_size=16, epochs=1, verbose=0)
+    probe = (["what is code ?", "what is code ?"], ["the day code is Boris . we saw it", "a place code is anna ."])
+    served = tf.saved_model.load(str(bertzoo.export.saved_model(qa, tmp_path / "qa"))).signatures["serving_default"](
+        question=tf.constant(probe[0]), context=tf.constant(probe[1]))
+    expected = qa.predict(probe)
+    assert [v.decode() for v in served["answer"].numpy()] == [a["text"] for a in expected]
+    assert served["start_char"].numpy().tolist() == [a["start_char"] for a in expected]
+    assert served["end_char"].numpy().tolist() == [a["end_char"] for a in expected]
+    np.testing.assert_allclose(served["score"].numpy(), [a["score"] for a in expected], atol=1e-4)
+
+    tagger = bertzoo.TokenTagger.from_pretrained(pretrained, tags=["O", "B-PER", "B-LOC"], seq_length=SEQ)
+    tagger.fit(*toy_conll(32, seed=3), batch_size=16, epochs=1, verbose=0)
+    texts = ["Anna saw   Paris then boris", "we saw lima and Carla"]
+    served = tf.saved_model.load(str(bertzoo.export.saved_model(tagger, tmp_path / "ner"))).signatures[
+        "serving_default"](text=tf.constant(texts))
+    for row, answer in enumerate(tagger.predict(texts)):
+        count = int(served["num_entities"][row])
+        assert [v.decode() for v in served["entity_text"][row, :count].numpy()] == [e["text"] for e in answer["entities"]]
+        assert served["start_char"][row, :count].numpy().tolist() == [e["start_char"] for e in answer["entities"]]
+        assert [v.decode() for v in served["tags"][row, :len(answer["tags"])].numpy()] == answer["tags"]

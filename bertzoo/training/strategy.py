@@ -15,6 +15,8 @@ from typing import Callable
 
 import tensorflow as tf
 
+from bertzoo.native_log_filter import unfiltered_stderr
+
 logger = logging.getLogger(__name__)
 
 STRATEGY_NAMES = ("auto", "cpu", "mirrored", "multiworker", "tpu")
@@ -218,8 +220,11 @@ def _multi_worker(resolver: tf.distribute.cluster_resolver.ClusterResolver | Non
         # MultiWorkerMirroredStrategy() blocks, holding the GIL, until every worker of TF_CONFIG has
         # joined; a worker that never starts would hang the job. A watchdog process ends it after
         # `timeout` seconds, naming the workers that do not answer.
+        # Its message goes to the unfiltered stderr: the CLI's filter thread cannot forward it while
+        # this process blocks.
+        stderr = unfiltered_stderr()
         watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout),
-                                     json.dumps(config or {})])
+                                     json.dumps(config or {})], stderr=None if stderr == 2 else stderr)
         try:
             _CREATED["multiworker",] = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
         finally:
