@@ -100,3 +100,14 @@ def inputs(vocab_size: int) -> dict[str, np.ndarray]:
     mask[2, 7:] = 0
     ids[2, 7:] = 0
     return {"input_word_ids": ids, "input_mask": mask, "input_type_ids": np.zeros_like(ids)}
+
+
+def write_gpt1_vocabulary(directory: pathlib.Path, encoder_name: str, merges_name: str) -> pathlib.Path:
+    """A GPT-1 vocabulary for the tiny checkpoints' 300 token rows: letters, letters ending a word, a
+    few merges."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    tokens = list(letters) + [c + "</w>" for c in letters] + [".</w>", ",</w>", "the</w>", "th"]
+    tokens += [f"unused{i}</w>" for i in range(300 - len(tokens))]
+    (directory / encoder_name).write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
+    (directory / merges_name).write_text("#version: 0.2\nt h\nth e</w>\n")
+    return directory

@@ -9,7 +9,7 @@ import bertzoo
 from bertzoo.families.gpt.gpt1_tokenizer import GPT1Tokenizer
 from bertzoo.models.gpt_task_inputs import frame, transform
 from bertzoo.models.gpt_task_model import GPTTaskModel, gpt_task_loss_terms
-from gpt_cases import GPT1_CONFIG, write_checkpoint
+from gpt_cases import write_checkpoint, write_gpt1_vocabulary
 
 SEQ = 12
 
@@ -114,15 +114,8 @@ def test_multiple_choice_and_training(gpt1, tokenizer, tmp_path):
 
 def write_gpt1_with_tokenizer(directory):
     """The tiny GPT-1 checkpoint with a GPT-1 vocabulary of its 300 token rows."""
-    import json
-
     write_checkpoint("openai_gpt1_npy", directory)
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    tokens = list(letters) + [c + "</w>" for c in letters] + [".</w>", ",</w>", "the</w>", "th"]
-    tokens += [f"unused{i}</w>" for i in range(300 - len(tokens))]
-    (directory / "encoder_bpe_40000.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
-    (directory / "vocab_40000.bpe").write_text("#version: 0.2\nt h\nth e</w>\n")
-    return directory
+    return write_gpt1_vocabulary(directory, "encoder_bpe_40000.json", "vocab_40000.bpe")
 
 
 @pytest.mark.slow

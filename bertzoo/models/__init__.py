@@ -11,5 +11,9 @@ from bertzoo.models.bert_tagger import BertTagger
 from bertzoo.models.multiple_choice import MultipleChoice
 from bertzoo.models.text_classifier import TextClassifier
 
+# GPT-1's versions of the tasks (TextClassifier / MultipleChoice.from_pretrained on a GPT-1 model),
+# imported with the package so that keras.saving.load_model finds their registered classes.
+from bertzoo.models import gpt_tasks  # noqa: E402,F401  isort: skip
+
 __all__ = ["BertClassifier", "BertMultipleChoice", "BertSpanLabeler", "BertTagger", "MultipleChoice",
            "TextClassifier"]

@@ -15,7 +15,7 @@ from bertzoo.models.bert_multiple_choice import (
     multiple_choice_loss_terms,
     multiple_choice_metric_terms,
 )
-from bertzoo.models.task import Task, as_string_array, load_bundle
+from bertzoo.models.task import Task, as_string_array, family_task, load_bundle
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
@@ -32,6 +32,9 @@ class MultipleChoice(Task):
         network: a ``BertMultipleChoice``.
         preprocessor: the checkpoint's preprocessor; its ``seq_length`` is each sequence's length.
 
+    On a GPT-1 model ``from_pretrained`` gives a ``GPTMultipleChoice`` (``bertzoo.models.gpt_tasks``:
+    ``[start] context [delimiter] ending [classify]`` per ending, plus the auxiliary LM loss).
+
     Example:
         >>> chooser = MultipleChoice.from_pretrained("path/or/name", num_choices=4)
         >>> chooser.fit((contexts, endings), labels)                  # doctest: +SKIP
@@ -42,9 +45,18 @@ class MultipleChoice(Task):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike, *, num_choices: int = 4, seq_length: int = 128,
-                        dropout_rate: float = 0.1, pooling: str = "auto", **load_options: Any) -> MultipleChoice:
-        """A multiple-choice model on a pretrained encoder (``bertzoo.load_pretrained``)."""
-        bert, directory = load_bundle(name_or_path, seq_length, **load_options)
+                        dropout_rate: float = 0.1, pooling: str = "auto", lm_weight: float | None = None,
+                        **load_options: Any) -> MultipleChoice:
+        """A multiple-choice model on a pretrained encoder (``bertzoo.load_pretrained``); on a GPT-1
+        model, a ``GPTMultipleChoice`` (``lm_weight``: its auxiliary LM loss's weight, None: 0.5)."""
+        bert, directory = load_bundle(name_or_path, seq_length, task="MultipleChoice", **load_options)
+        own = family_task("MultipleChoice", bert.family)
+        if own is not None:  # a family with its own multiple-choice model (GPT-1's fine-tuning)
+            return own.from_bundle(bert, num_choices=num_choices, seq_length=seq_length, dropout_rate=dropout_rate,
+                                   pooling=pooling, lm_weight=lm_weight)
+        if lm_weight is not None:
+            raise ValueError(f"lm_weight is an option of GPT-1's fine-tuning; a {bert.family} model has no "
+                             "auxiliary LM loss")
         if pooling == "auto":
             pooling = defaults.checkpoint_pooling(directory)
         network = BertMultipleChoice(bert.encoder, num_choices=num_choices, dropout_rate=dropout_rate, pooling=pooling)

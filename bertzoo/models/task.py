@@ -15,6 +15,7 @@ task raises and points to ``bertzoo.training.Trainer``, which trains the same ta
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any
 
@@ -132,8 +133,11 @@ class Task(keras.Model):
         """
         self._auto = {"learning_rate": learning_rate, "warmup_fraction": warmup_fraction,
                       "weight_decay": weight_decay, "paper_defaults": paper_defaults} if optimizer == AUTO else None
-        self._compile_arguments = dict(loss=self.default_loss() if loss == AUTO else loss,
-                                       metrics=self.default_metrics() if metrics == AUTO else metrics, **kwargs)
+        # Set past Keras's tracker: these metrics are Keras compile's to track, and the tracker of a
+        # built (fitted or loaded) task refuses new state, which made compiling it again fail.
+        object.__setattr__(self, "_compile_arguments", dict(
+            loss=self.default_loss() if loss == AUTO else loss,
+            metrics=self.default_metrics() if metrics == AUTO else metrics, **kwargs))
         if optimizer == AUTO:
             optimizer = self._bert_optimizer(num_train_steps=1)  # resized by fit
         super().compile(optimizer=optimizer, **self._compile_arguments)
@@ -238,7 +242,9 @@ class Task(keras.Model):
             callbacks.append(_KeepBestEpoch(*self.monitor))
         self._fitting = True  # Keras fit calls self.evaluate on the already preprocessed validation data
         try:
-            return super().fit(dataset, epochs=epochs, validation_data=validation_data, callbacks=callbacks, **kwargs)
+            # shuffle=False: the dataset is already reshuffled each epoch (Keras would only warn)
+            return super().fit(dataset, epochs=epochs, validation_data=validation_data, callbacks=callbacks,
+                               shuffle=False, **kwargs)
         finally:
             self._fitting = False
 
@@ -331,11 +337,38 @@ class Task(keras.Model):
         raise NotImplementedError
 
 
-def load_bundle(name_or_path, seq_length: int, **options):
-    """``load_pretrained`` plus the checkpoint's local directory (for ``checkpoint_pooling``)."""
+# Families whose models take the Keras tasks through classes of their own, task -> "module:Class"
+# (GPT: GPT-1's fine-tuning, its input transformations and auxiliary LM loss). Families not listed
+# are BERT-style encoders, which the task classes take themselves.
+FAMILY_TASKS: dict[str, dict[str, str]] = {
+    "gpt": {"TextClassifier": "bertzoo.models.gpt_tasks:GPTTextClassifier",
+            "MultipleChoice": "bertzoo.models.gpt_tasks:GPTMultipleChoice"},
+}
+
+
+def family_task(task: str | None, family: str) -> type | None:
+    """The class that gives ``task`` on a model of ``family`` when the family has its own
+    (``FAMILY_TASKS``), else None; a ValueError when the family has classes but none for ``task``."""
+    tasks = FAMILY_TASKS.get(family)
+    if tasks is None:
+        return None
+    if task not in tasks:
+        raise ValueError(f"{task or 'this task'} does not take {family} models: {family} models work with the Keras "
+                         f"tasks {' and '.join(sorted(tasks))} only; the other tasks need a BERT-style encoder")
+    module, name = tasks[task].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_bundle(name_or_path, seq_length: int, *, task: str | None = None, **options):
+    """``load_pretrained`` plus the checkpoint's local directory (for ``checkpoint_pooling``).
+
+    ``task``: the calling task class's name. A model of a family with task classes of its own
+    (``FAMILY_TASKS``) is refused unless it has one for ``task`` (the caller then builds it: ``family_task``).
+    """
     from bertzoo.pretrained import load_pretrained, resolve_checkpoint
 
     bert = load_pretrained(name_or_path, seq_length=seq_length, **options)
+    family_task(task, bert.family)  # a clear error before a BERT head meets another family's model
     try:
         directory = resolve_checkpoint(name_or_path)
     except (FileNotFoundError, ValueError, ConfigError):

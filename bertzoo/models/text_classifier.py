@@ -7,12 +7,21 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
-from keras import ops
 
 from bertzoo.models import fine_tuning_defaults as defaults
 from bertzoo.models.bert_classifier import BertClassifier, classification_loss_terms, classification_metric_terms
-from bertzoo.models.task import Task, as_string_array, load_bundle
+from bertzoo.models.task import Task, as_string_array, family_task, load_bundle
+
+
+def class_count(problem_type: str, num_classes: int | None, label_names: list[str] | None) -> int:
+    """The head's width: 1 for regression, else ``num_classes`` or the number of ``label_names``."""
+    if problem_type == "regression":
+        return 1
+    if num_classes is None:
+        if not label_names:
+            raise ValueError("give num_classes or label_names")
+        return len(label_names)
+    return num_classes
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
@@ -28,6 +37,10 @@ class TextClassifier(Task):
         network: a ``BertClassifier``.
         preprocessor: the checkpoint's preprocessor.
         label_names: class names, index = id (None for regression; ids as strings when not given).
+        problem_type: None: the network's (``BertClassifier.problem_type``).
+
+    On a GPT-1 model ``from_pretrained`` gives a ``GPTTextClassifier`` (``bertzoo.models.gpt_tasks``:
+    GPT-1's input transformations and auxiliary LM loss) with the same ``fit``/``predict``.
 
     Example:
         >>> classifier = TextClassifier.from_pretrained("path/or/name", label_names=["neg", "pos"])
@@ -38,10 +51,10 @@ class TextClassifier(Task):
     """
 
     def __init__(self, network: BertClassifier, preprocessor, label_names: list[str] | None = None,
-                 pair: bool = False, **kwargs):
+                 pair: bool = False, problem_type: str | None = None, **kwargs):
         super().__init__(network, preprocessor, **kwargs)
         self.pair = bool(pair)
-        self.problem_type = network.problem_type
+        self.problem_type = problem_type or network.problem_type
         if self.problem_type == "regression":
             label_names = None
         elif label_names is None:
@@ -57,8 +70,10 @@ class TextClassifier(Task):
     def from_pretrained(cls, name_or_path: str | os.PathLike, *, num_classes: int | None = None,
                         label_names: list[str] | None = None, problem_type: str = "single_label",
                         seq_length: int = 128, dropout_rate: float = 0.1, pooling: str = "auto", pair: bool = False,
+                        similarity: bool = False, lm_weight: float | None = None,
                         **load_options: Any) -> TextClassifier:
-        """A classifier on a pretrained encoder (``bertzoo.load_pretrained``: a directory or a name).
+        """A classifier on a pretrained encoder (``bertzoo.load_pretrained``: a directory or a name);
+        on a GPT-1 model, a ``GPTTextClassifier`` (GPT-1's fine-tuning).
 
         Args:
             num_classes: classes (or labels); taken from ``label_names`` when None; 1 for regression.
@@ -68,14 +83,19 @@ class TextClassifier(Task):
             pair: whether it classifies text pairs (``x=(texts, text_pairs)``); set by ``fit`` too.
             pooling: ``auto`` (mean for sentence-transformers checkpoints, else the [CLS] pooler),
                 ``pooler`` or ``mean``.
+            similarity, lm_weight: GPT-1 only: classify pairs by both orders summed (similarity);
+                the auxiliary LM loss's weight (None: 0.5).
         """
-        if problem_type == "regression":
-            num_classes = 1
-        elif num_classes is None:
-            if not label_names:
-                raise ValueError("give num_classes or label_names")
-            num_classes = len(label_names)
-        bert, directory = load_bundle(name_or_path, seq_length, **load_options)
+        num_classes = class_count(problem_type, num_classes, label_names)
+        bert, directory = load_bundle(name_or_path, seq_length, task="TextClassifier", **load_options)
+        own = family_task("TextClassifier", bert.family)
+        if own is not None:  # a family with its own classifier (GPT-1's fine-tuning)
+            return own.from_bundle(bert, num_classes=num_classes, label_names=label_names, problem_type=problem_type,
+                                   seq_length=seq_length, dropout_rate=dropout_rate, pooling=pooling, pair=pair,
+                                   similarity=similarity, lm_weight=lm_weight)
+        if similarity or lm_weight is not None:
+            raise ValueError(f"similarity and lm_weight are options of GPT-1's fine-tuning; this is a {bert.family} "
+                             "model, which classifies a pair as one sequence and has no auxiliary LM loss")
         if pooling == "auto":
             pooling = defaults.checkpoint_pooling(directory)
         network = BertClassifier(bert.encoder, num_classes=num_classes, problem_type=problem_type,
@@ -179,3 +199,4 @@ class TextClassifier(Task):
         probabilities = shifted / shifted.sum(axis=-1, keepdims=True)
         return [{"label": self.label_names[int(row.argmax())], "label_id": int(row.argmax()),
                  "probabilities": dict(zip(self.label_names, map(float, row)))} for row in probabilities]
+
