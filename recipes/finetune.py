@@ -176,9 +176,9 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
                 run_dir.publish("model")
             run_dir.publish("eval_predictions.jsonl", "logs")
             update_metrics_file(run_dir.path("metrics.json"), {"eval": results, "eval_file": str(eval)})
-            if compare_tfidf:
-                final["tfidf_baseline_accuracy"] = _compare_with_tfidf(task, train, eval, settings or {}, label_names,
-                                                                       results, run_dir, verbose)
+    if compare_tfidf and "eval" in final and trainer.is_chief:  # the last epoch's or the kept epoch's figures
+        final["tfidf_baseline_accuracy"] = _compare_with_tfidf(task, train, eval, settings or {}, label_names,
+                                                               final["eval"], run_dir, verbose)
     if run_lock:
         run_lock.release()
     return final

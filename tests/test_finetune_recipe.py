@@ -207,6 +207,17 @@ def test_bad_input_is_a_clear_one_line_error(pretrained, tmp_path, capsys):
     assert not (tmp_path / "out" / "model").exists()
 
 
+def test_tfidf_baseline_is_scored_when_the_best_epoch_is_kept(pretrained, tmp_path):
+    """The default path (no --epochs: the rule's epochs, the best on --eval kept) scores the baseline too."""
+    train, evaluation = write_task_files(tmp_path, "classify", n_train=48, n_eval=32)
+    out = tmp_path / "run"
+    assert cli_main(["finetune", "--task", "classify", "--pretrained", str(pretrained), "--train", train,
+                     "--eval", evaluation, "--output", str(out), "--tfidf-baseline", *SMALL]) == 0
+    figures = metrics(out)
+    assert figures["best_epoch"] >= 1 and len(figures["epochs"]) > 1
+    assert figures["tfidf_baseline_accuracy"] == pytest.approx(independent_tfidf_accuracy("classify", train, evaluation))
+
+
 @pytest.mark.usefixtures("minilm_dir")
 def test_demo_fine_tunes_minilm_past_the_tfidf_baseline(tmp_path, capsys):
     """`bertzoo demo`: the real all-MiniLM-L6-v2 weights, fine-tuned on the embedded reviews, beat
