@@ -93,7 +93,9 @@ def train_language_model(bundle: PretrainedAwdLstm, texts: Sequence[str], *, epo
     """Trains (pretrains or fine-tunes) ``bundle.encoder`` as a next-word model on ``texts``.
 
     Fine-tuning (``discriminative``) uses ULMFiT's discriminative rates over
-    ``[embedding, lstm_0, ..., decoder]`` and STLR; pretraining uses one rate with STLR.
+    ``[lstm_0, ..., lstm_n, embedding + decoder]`` (fastai's ``awd_lstm_lm_split``: the decoder is
+    tied to the embedding matrix, so that matrix is the language model's output layer and trains at
+    the top rate) and STLR; pretraining uses one rate with STLR.
     """
     windows = language_model_windows(bundle.tokenizer, texts, seq_length)
     dataset = _lm_dataset(windows, batch_size, shuffle=True, seed=seed)
@@ -101,7 +103,7 @@ def train_language_model(bundle: PretrainedAwdLstm, texts: Sequence[str], *, epo
     steps = max(1, epochs * int(dataset.cardinality()))
     schedule = SlantedTriangularLearningRate(learning_rate, num_train_steps=steps)
     encoder = bundle.encoder
-    groups = ([[encoder.embedding]] + [[rnn] for rnn in encoder.rnns] + [[model]]) if discriminative else [[model]]
+    groups = ([[rnn] for rnn in encoder.rnns] + [[encoder.embedding, model]]) if discriminative else [[model]]
     optimizer = discriminative_optimizer(groups, schedule, factor=2.6 if discriminative else 1.0,
                                          global_clipnorm=0.4)
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))

@@ -124,6 +124,7 @@ class GradualUnfreezing(keras.callbacks.Callback):
         self.groups = [list(group) if isinstance(group, (list, tuple)) else [group] for group in groups]
         self.verbose = verbose
         self.history: list[int] = []
+        self._unfrozen: int | None = None
 
     def set_unfrozen(self, count: int) -> None:
         """Trains the top ``count`` groups only."""
@@ -131,8 +132,10 @@ class GradualUnfreezing(keras.callbacks.Callback):
         for index, group in enumerate(self.groups):
             for layer in group:
                 layer.trainable = index >= len(self.groups) - count
-        if self.model is not None:
+        # Rebuilding retraces the whole step, so only when the set changed, not at every epoch.
+        if self.model is not None and count != self._unfrozen:
             self.model.make_train_function(force=True)
+        self._unfrozen = count
 
     def on_train_begin(self, logs=None):
         # The optimizer must know every group's variables before any is frozen: Keras builds it on
@@ -147,6 +150,7 @@ class GradualUnfreezing(keras.callbacks.Callback):
             if missing:
                 raise ValueError(f"GradualUnfreezing: the optimizer was built without {missing[:3]}... "
                                  "build it on every group's variables first (discriminative_optimizer does)")
+        self._unfrozen = None  # fit built its train function before this callback ran
         self.set_unfrozen(1)
 
     def on_epoch_begin(self, epoch, logs=None):
