@@ -107,7 +107,7 @@ def train_language_model(bundle: PretrainedAwdLstm, texts: Sequence[str], *, epo
     optimizer = discriminative_optimizer(groups, schedule, factor=2.6 if discriminative else 1.0,
                                          global_clipnorm=0.4)
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(dataset, epochs=epochs, verbose=verbose)
+    model.fit(dataset, epochs=epochs, shuffle=False, verbose=verbose)  # the dataset is shuffled
     bundle.decoder_bias = np.asarray(model.decoder_bias)
     return model
 
@@ -133,7 +133,7 @@ def train_classifier(encoder: AwdLstmEncoder, preprocessor: AwdLstmPreprocessor,
         optimizer = keras.optimizers.Adam(learning_rate)
     model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    model.fit(dataset, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    model.fit(dataset, epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
     return model
 
 
