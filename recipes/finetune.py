@@ -155,7 +155,7 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
                                label_names=fine_tuning.label_names, settings=fine_tuning.settings())
     dataset = training_dataset(encoded, global_batch_size, seed)
     if keep_best_epoch and eval_examples is not None and epochs > 1:
-        final = _train_keeping_best_epoch(trainer, dataset, steps, num_rows // global_batch_size or 1, fine_tuning,
+        final = _train_keeping_best_epoch(trainer, dataset, steps, num_rows, fine_tuning,
                                           finetuned, eval_examples, run_dir, global_batch_size=global_batch_size,
                                           jit_compile=jit_compile, verbose=verbose)
         eval_examples = None  # evaluated at every epoch; the best one's figures are in `final`
@@ -184,12 +184,16 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
     return final
 
 
-def _train_keeping_best_epoch(trainer: Trainer, dataset, steps: int, steps_per_epoch: int, task: Task,
+def _train_keeping_best_epoch(trainer: Trainer, dataset, steps: int, num_rows: int, task: Task,
                               finetuned: FinetunedModel, eval_examples: Any, run_dir: RunDirectory, *,
                               global_batch_size: int, jit_compile: bool, verbose: bool) -> dict:
-    """Trains epoch by epoch, scores --eval after each, and keeps (writes) the best epoch's model."""
+    """Trains epoch by epoch, scores --eval after each, and keeps (writes) the best epoch's model.
+
+    Epoch k ends at step k * num_rows // global_batch_size (the rows run on across batches), so there
+    is one evaluation per epoch and the last falls on ``steps``."""
     out_dir = run_dir.local
-    boundaries = sorted({min(steps, steps_per_epoch * k) for k in range(1, -(-steps // steps_per_epoch) + 1)})
+    epochs = -(-steps * global_batch_size // num_rows)
+    boundaries = sorted({max(1, min(steps, k * num_rows // global_batch_size)) for k in range(1, epochs + 1)} | {steps})
     best, history, final = None, [], {}
     for epoch, boundary in enumerate(boundaries, start=1):
         final = trainer.train(dataset, boundary)
