@@ -18,6 +18,7 @@ from bertzoo.models.gpt_task_inputs import transform
 from bertzoo.models.gpt_task_model import GPTTaskModel
 from bertzoo.models.gpt_tasks import GPTMultipleChoice, GPTTextClassifier
 from gpt_cases import write_checkpoint, write_gpt1_vocabulary
+from test_task_models import softmax
 
 SEQ = 20
 
@@ -44,11 +45,6 @@ def sentiment(n: int, seed: int):
         texts.append(" ".join(words))
         labels.append(["neg", "pos"][label])
     return texts, labels
-
-
-def softmax(logits):
-    shifted = np.exp(logits - logits.max(-1, keepdims=True))
-    return shifted / shifted.sum(-1, keepdims=True)
 
 
 def test_classifier_learns_from_raw_strings_and_round_trips(gpt_dir, tmp_path):
