@@ -193,7 +193,7 @@ def _train_keeping_best_epoch(trainer: Trainer, dataset, steps: int, num_rows: i
     is one evaluation per epoch and the last falls on ``steps``."""
     out_dir = run_dir.local
     epochs = -(-steps * global_batch_size // num_rows)
-    boundaries = sorted({max(1, min(steps, k * num_rows // global_batch_size)) for k in range(1, epochs + 1)} | {steps})
+    boundaries = sorted({max(1, min(steps, k * num_rows // global_batch_size)) for k in range(1, epochs + 1)})
     best, history, final = None, [], {}
     for epoch, boundary in enumerate(boundaries, start=1):
         final = trainer.train(dataset, boundary)

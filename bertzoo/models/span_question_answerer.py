@@ -93,7 +93,7 @@ class SpanQuestionAnswerer(Task):
             doc_stride: how far each window of a long context starts after the previous one, in tokens.
             max_query_length: questions are cut to this many tokens.
         """
-        bert, _ = load_bundle(name_or_path, seq_length, **load_options)
+        bert, _ = load_bundle(name_or_path, seq_length, task="SpanQuestionAnswerer", **load_options)
         network = BertSpanLabeler(bert.encoder)
         network.build()
         return cls(network, bert.preprocessor, doc_stride=doc_stride, max_query_length=max_query_length,

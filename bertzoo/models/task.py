@@ -346,20 +346,20 @@ FAMILY_TASKS: dict[str, dict[str, str]] = {
 }
 
 
-def family_task(task: str | None, family: str) -> type | None:
+def family_task(task: str, family: str) -> type | None:
     """The class that gives ``task`` on a model of ``family`` when the family has its own
     (``FAMILY_TASKS``), else None; a ValueError when the family has classes but none for ``task``."""
     tasks = FAMILY_TASKS.get(family)
     if tasks is None:
         return None
     if task not in tasks:
-        raise ValueError(f"{task or 'this task'} does not take {family} models: {family} models work with the Keras "
+        raise ValueError(f"{task} does not take {family} models: {family} models work with the Keras "
                          f"tasks {' and '.join(sorted(tasks))} only; the other tasks need a BERT-style encoder")
     module, name = tasks[task].split(":")
     return getattr(importlib.import_module(module), name)
 
 
-def load_bundle(name_or_path, seq_length: int, *, task: str | None = None, **options):
+def load_bundle(name_or_path, seq_length: int, *, task: str, **options):
     """``load_pretrained`` plus the checkpoint's local directory (for ``checkpoint_pooling``).
 
     ``task``: the calling task class's name. A model of a family with task classes of its own

@@ -199,4 +199,3 @@ class TextClassifier(Task):
         probabilities = shifted / shifted.sum(axis=-1, keepdims=True)
         return [{"label": self.label_names[int(row.argmax())], "label_id": int(row.argmax()),
                  "probabilities": dict(zip(self.label_names, map(float, row)))} for row in probabilities]
-

@@ -123,7 +123,7 @@ class TokenTagger(Task):
         """
         if not tags:
             raise ValueError("give the tag set: tags=['O', 'B-PER', ...]")
-        bert, _ = load_bundle(name_or_path, seq_length, **load_options)
+        bert, _ = load_bundle(name_or_path, seq_length, task="TokenTagger", **load_options)
         network = BertTagger(bert.encoder, num_classes=len(tags), dropout_rate=dropout_rate)
         network.build()
         return cls(network, bert.preprocessor, tags=list(tags))

@@ -222,9 +222,8 @@ def _multi_worker(resolver: tf.distribute.cluster_resolver.ClusterResolver | Non
         # `timeout` seconds, naming the workers that do not answer.
         # Its message goes to the unfiltered stderr: the CLI's filter thread cannot forward it while
         # this process blocks.
-        stderr = unfiltered_stderr()
         watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout),
-                                     json.dumps(config or {})], stderr=None if stderr == 2 else stderr)
+                                     json.dumps(config or {})], stderr=unfiltered_stderr())
         try:
             _CREATED["multiworker",] = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
         finally:
