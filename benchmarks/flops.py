@@ -1,4 +1,5 @@
-"""FLOPs of a BERT encoder per sequence, and this CPU's peak FLOP/s (with how it was derived)."""
+"""FLOPs of a BERT encoder per sequence, the matmul ceiling measured on this machine, and the
+clock-based peak (information only: a virtual machine may report another CPU than the one it runs on)."""
 
 from __future__ import annotations
 
@@ -107,19 +108,34 @@ def cpu_peak(ghz: float | None = None) -> CpuPeak:
                    fp32_flops_per_cycle=fp32, bf16_flops_per_cycle=bf16, derivation=derivation)
 
 
-def measure_matmul_gflops(precision: str, size: int = 512, seconds: float = 1.0) -> float:
-    """The GFLOP/s TensorFlow's own matmul reaches here: ``[8*size, size] x [size, 4*size]``, the
-    shape of BERT's feed-forward layer, in float32 or bfloat16 (a practical ceiling below the peak)."""
+# The matmuls whose best rate is the run's ceiling: a large square product, and BERT-Base's
+# feed-forward at batch 8 x 128 tokens ([1024, 768] x [768, 3072]) and its output projection
+# ([1024, 3072] x [3072, 768]).
+CEILING_SHAPES = ((2048, 2048, 2048), (1024, 768, 3072), (1024, 3072, 768))
+
+
+def measure_matmul_gflops(precision: str, shape: tuple[int, int, int] = (2048, 2048, 2048),
+                          seconds: float = 1.0) -> float:
+    """The GFLOP/s TensorFlow's own matmul reaches here on ``[m, k] x [k, n]`` (``shape = (m, k, n)``),
+    in float32 or bfloat16 (``mixed_bfloat16``), inputs already on the device, one element read back."""
     import tensorflow as tf
 
+    m, k, n = shape
     dtype = tf.bfloat16 if precision == "mixed_bfloat16" else tf.float32
-    a = tf.cast(tf.random.normal((8 * size, size)), dtype)
-    b = tf.cast(tf.random.normal((size, 4 * size)), dtype)
+    a = tf.cast(tf.random.normal((m, k)), dtype)
+    b = tf.cast(tf.random.normal((k, n)), dtype)
     matmul = tf.function(lambda: tf.matmul(a, b)[0, 0])  # one element back: no copy timed
-    matmul().numpy()
+    for _ in range(3):
+        matmul().numpy()
     calls, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         matmul().numpy()
         calls += 1
-    flops = 2 * 8 * size * size * 4 * size
-    return calls * flops / (time.perf_counter() - start) / 1e9
+    return calls * 2 * m * k * n / (time.perf_counter() - start) / 1e9
+
+
+def measure_matmul_ceiling(precision: str, seconds: float = 1.0) -> dict[str, float]:
+    """GFLOP/s of each ``CEILING_SHAPES`` matmul (keyed ``"MxKxN"``) in ``precision``: the practical
+    ceiling an encoder's throughput is compared with is their maximum."""
+    return {"x".join(map(str, shape)): round(measure_matmul_gflops(precision, shape, seconds), 1)
+            for shape in CEILING_SHAPES}

@@ -1,4 +1,5 @@
-"""Tokenization + packing throughput on real sentences: bertzoo's two preprocessors and Hugging Face's."""
+"""Tokenization + packing throughput on real sentences: bertzoo's two preprocessors, KerasHub's and
+Hugging Face's, and tensorflow-text's FastBertTokenizer alone as the speed of light of its ops."""
 
 from __future__ import annotations
 
@@ -6,15 +7,32 @@ import importlib.util
 import json
 import pathlib
 import re
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "recipes" / "data"
-# impl -> how it runs: bertzoo's tensorflow-text BertPreprocessor and its core-ops CorePreprocessor
-# in a tf.data map, Hugging Face's Rust tokenizer with its own thread pool.
-TOKENIZERS = {"bertzoo": "tf.data", "bertzoo_core_ops": "tf.data", "hf_tokenizers": "rust"}
+
+
+class Tokenizer(NamedTuple):
+    """How an implementation runs, and whether its ids follow Google's ``tokenization.py`` exactly."""
+
+    how: str
+    google_exact: bool
+
+
+# bertzoo's BertPreprocessor (tensorflow-text, training) and CorePreprocessor (core ops, serving),
+# KerasHub's BERT preprocessor (NFKC case folding: not Google-exact), each in a tf.data map;
+# tensorflow-text's FastBertTokenizer tokenizing only (no packing, not Google-exact); Hugging Face's
+# Rust tokenizer with its own thread pool.
+TOKENIZERS = {
+    "bertzoo": Tokenizer("tf.data", True),
+    "bertzoo_core_ops": Tokenizer("tf.data", True),
+    "keras_hub": Tokenizer("tf.data", False),
+    "tf_text_fast_bert": Tokenizer("tf.data, tokenize only", False),
+    "hf_tokenizers": Tokenizer("rust", False),
+}
 
 
 def load_sentences(limit: int) -> list[str]:
@@ -37,6 +55,25 @@ def load_sentences(limit: int) -> list[str]:
     if not sentences:
         raise FileNotFoundError(f"no sentences found under {DATA}")
     return (sentences * (limit // len(sentences) + 1))[:limit]
+
+
+def length_mix(sentences: list[str], seq_length: int) -> dict:
+    """What the text looks like: characters, words and WordPiece tokens per sentence (mean, median,
+    90th percentile), the share of pure-ASCII sentences and of sentences longer than ``seq_length``."""
+    from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
+
+    tokenizer = WordPieceTokenizer(vocabulary_dir() / "vocab.txt", lowercase=True)
+    pieces = np.concatenate([tokenizer.tokenize(tf.constant(sentences[i:i + 4096])).row_lengths().numpy()
+                             for i in range(0, len(sentences), 4096)])
+
+    def spread(values) -> dict:
+        values = np.asarray(values)
+        return {"mean": round(float(values.mean()), 1), "median": int(np.median(values)),
+                "p90": int(np.percentile(values, 90))}
+
+    return {"characters": spread([len(s) for s in sentences]), "words": spread([len(s.split()) for s in sentences]),
+            "wordpieces": spread(pieces), "ascii_share": round(float(np.mean([s.isascii() for s in sentences])), 3),
+            "over_seq_length_share": round(float(np.mean(pieces > seq_length - 2)), 3)}
 
 
 def vocabulary_dir() -> pathlib.Path:
@@ -72,6 +109,21 @@ def tokenization_step(impl: str, sentences: list[str], seq_length: int, batch_si
 
         return hf_step
 
+    if impl == "keras_hub":
+        import keras_hub
+
+        preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+            keras_hub.models.BertTokenizer(vocabulary=str(folder / "vocab.txt"), lowercase=True),
+            sequence_length=seq_length)
+        return _tf_data_step(sentences, batch_size, preprocessor, "token_ids")
+    if impl == "tf_text_fast_bert":
+        import tensorflow_text as tf_text
+
+        vocabulary = (folder / "vocab.txt").read_text(encoding="utf-8").splitlines()
+        fast = tf_text.FastBertTokenizer(vocab=vocabulary, lower_case_nfd_strip_accents=True,
+                                         token_out_type=tf.int32)
+        return _tf_data_step(sentences, batch_size, lambda batch: {"ids": fast.tokenize(batch).flat_values}, "ids")
+
     from bertzoo.families.bert.bert_preprocessor import BertPreprocessor
     from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
@@ -80,12 +132,17 @@ def tokenization_step(impl: str, sentences: list[str], seq_length: int, batch_si
         from bertzoo.export.core_preprocessor import CorePreprocessor
 
         preprocessor = CorePreprocessor.from_bert_preprocessor(preprocessor)
+    return _tf_data_step(sentences, batch_size, preprocessor, "input_word_ids")
+
+
+def _tf_data_step(sentences: list[str], batch_size: int, preprocess: Callable, output: str) -> Callable[[], int]:
+    """A pass over ``sentences`` in a ``tf.data`` map (parallel calls, prefetch), reading ``output`` back."""
     dataset = (tf.data.Dataset.from_tensor_slices(sentences).batch(batch_size)
-               .map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+               .map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
 
     def tf_step() -> int:
         for packed in dataset:
-            packed["input_word_ids"].numpy()
+            packed[output].numpy()
         return len(sentences)
 
     return tf_step

@@ -19,6 +19,7 @@ def results(tmp_path_factory):
     command = [sys.executable, "-m", "benchmarks.run", "--configs", "tiny", "--batches", "2", "--train-batches", "2",
                "--seq-length", "16", "--precisions", "float32", "--modes", "graph", "--repeats", "1",
                "--warmup", "1", "--min-seconds", "0", "--sentences", "32", "--tokenize-batch", "16",
+               "--ceiling-seconds", "0.05",
                "--output", str(output)]
     completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
@@ -31,7 +32,7 @@ def test_every_task_and_impl_reports_a_record(results):
     records = data["records"]
     kinds = {(r["task"], r["impl"]) for r in records}
     expected = {(task, impl) for task in ("inference", "train") for impl in ("bertzoo", "keras_hub")}
-    expected |= {("tokenize", "bertzoo"), ("tokenize", "bertzoo_core_ops")}
+    expected |= {("tokenize", impl) for impl in ("bertzoo", "bertzoo_core_ops", "keras_hub", "tf_text_fast_bert")}
     assert expected <= kinds
     for record in records:
         assert RECORD_FIELDS <= set(record)
@@ -40,13 +41,26 @@ def test_every_task_and_impl_reports_a_record(results):
         if record["task"] != "tokenize":
             assert record["seq_length"] == 16 and record["batch"] == 2 and record["config"] == "tiny"
             assert record["jit_compile"] is False and record["precision"] == "float32"
-            assert 0 < record["fraction_of_peak"] < 1 and record["flops_per_sequence"] > 0
+            assert 0 < record["fraction_of_ceiling"] < 1 and record["flops_per_sequence"] > 0
+            assert record["fraction_of_peak"] > 0
+        else:
+            assert record["google_exact"] == record["impl"].startswith("bertzoo")
 
 
-def test_the_json_says_how_the_peak_was_derived(results):
+def test_the_json_holds_the_measured_ceiling_and_the_text_mix(results):
     data, stdout = results
     machine = data["machine"]
+    shapes = {"2048x2048x2048", "1024x768x3072", "1024x3072x768"}
+    for when in ("start", "end"):
+        assert set(machine[f"matmul_gflops_{when}"]["float32"]) == shapes
+    measured = [*machine["matmul_gflops_start"]["float32"].values(), *machine["matmul_gflops_end"]["float32"].values()]
+    assert machine["ceiling_gflops"]["float32"] == max(measured) > 0
+    # The clock-based peak is information: its derivation and what it is worth next to the ceiling.
     assert machine["peak_gflops"]["float32"] > 0 and "GHz" in machine["peak_derivation"]
+    assert "measured ceiling" in machine["peak_note"]
+    mix = machine["sentences"]
+    assert mix["characters"]["median"] > 0 and 0 <= mix["ascii_share"] <= 1
+    assert mix["wordpieces"]["p90"] >= mix["wordpieces"]["median"] > 0
     assert len(machine["load_average_start"]) == 3
     assert data["command"].startswith("python -m benchmarks.run")
     assert "| inference | tiny | 2 | float32 |" in stdout

@@ -164,7 +164,8 @@ class BertAdamW(keras.optimizers.AdamW):
         index = self._get_variable_index(variable)
         learning_rate = ops.cast(learning_rate, variable.dtype) * self._multipliers[index]
         if self._decays[index]:
-            self.assign_sub(variable, variable * ops.cast(self.weight_decay, variable.dtype) * learning_rate)
+            # One pass over the variable: the scalar product first, then one elementwise multiply.
+            self.assign_sub(variable, variable * (ops.cast(self.weight_decay, variable.dtype) * learning_rate))
         if self.amsgrad:
             super().update_step(gradient, variable, learning_rate)
             return
@@ -189,7 +190,12 @@ class BertAdamW(keras.optimizers.AdamW):
         context = tf.distribute.get_replica_context()
         if context is not None and context.num_replicas_in_sync > 1:
             grads = context.all_reduce(tf.distribute.ReduceOp.SUM, list(grads))
-        return super()._clip_gradients(grads)
+        if not self.global_clipnorm or self.clipnorm:
+            return super()._clip_gradients(grads)
+        # TensorFlow's global norm sums one fused L2Loss per gradient (Keras squares each gradient
+        # into a temporary, then sums it: two passes); same clipping rule, NaN for a non-finite norm.
+        clipped, _ = tf.clip_by_global_norm(list(grads), self.global_clipnorm)
+        return clipped
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
         # Already summed in _clip_gradients.
