@@ -8,6 +8,7 @@ from keras import ops
 
 from bertzoo.layers.activations import get_activation
 from bertzoo.layers.attention import dot_product_attention
+from bertzoo.layers.layer_norm import LayerNorm
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
@@ -66,12 +67,12 @@ class TransformerLayer(keras.layers.Layer):
         self.attention_output_dense = dense(hidden_size, "attention_output")
         self.attention_output_dropout = keras.layers.Dropout(
             dropout_rate, dtype=self.dtype_policy, name="attention_output_dropout")
-        self.attention_layer_norm = keras.layers.LayerNormalization(
+        self.attention_layer_norm = LayerNorm(
             epsilon=layer_norm_eps, dtype="float32", name="attention_layer_norm")
         self.intermediate_dense = dense(intermediate_size, "intermediate", activation=get_activation(hidden_act))
         self.output_dense = dense(hidden_size, "output")
         self.output_dropout = keras.layers.Dropout(dropout_rate, dtype=self.dtype_policy, name="output_dropout")
-        self.output_layer_norm = keras.layers.LayerNormalization(
+        self.output_layer_norm = LayerNorm(
             epsilon=layer_norm_eps, dtype="float32", name="output_layer_norm")
 
     def build(self, hidden_states_shape=None, input_mask_shape=None):

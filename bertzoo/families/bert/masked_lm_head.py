@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from bertzoo.layers.activations import get_activation
+from bertzoo.layers.layer_norm import LayerNorm
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
@@ -40,7 +41,7 @@ class MaskedLMHead(keras.layers.Layer):
         self.transform = keras.layers.Dense(
             hidden_size, activation=get_activation(hidden_act), name="transform",
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range))
-        self.layer_norm = keras.layers.LayerNormalization(epsilon=layer_norm_eps, dtype="float32",
+        self.layer_norm = LayerNorm(epsilon=layer_norm_eps, dtype="float32",
                                                           name="layer_norm")
 
     def build(self, sequence_output_shape=None, masked_lm_positions_shape=None, embedding_table_shape=None):

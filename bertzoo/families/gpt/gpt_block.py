@@ -7,6 +7,7 @@ from keras import ops
 
 from bertzoo.layers.activations import get_activation
 from bertzoo.layers.attention import dot_product_attention
+from bertzoo.layers.layer_norm import LayerNorm
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
@@ -64,7 +65,7 @@ class GPTBlock(keras.layers.Layer):
                                       kernel_initializer=keras.initializers.RandomNormal(stddev=initializer_range))
 
         def layer_norm(name):
-            return keras.layers.LayerNormalization(epsilon=layer_norm_eps, dtype="float32", name=name)
+            return LayerNorm(epsilon=layer_norm_eps, dtype="float32", name=name)
 
         self.ln_1 = layer_norm("ln_1")
         self.c_attn = dense(3 * hidden_size, "c_attn")

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from bertzoo.families.gpt.gpt_block import GPTBlock
+from bertzoo.layers.layer_norm import LayerNorm
 
 if TYPE_CHECKING:
     from bertzoo.families.gpt.gpt_config import GPTConfig
@@ -156,7 +157,7 @@ class GPTDecoder(keras.Model):
                      name=f"h{i}")
             for i in range(num_hidden_layers)
         ]
-        self.final_layer_norm = (keras.layers.LayerNormalization(epsilon=layer_norm_eps, dtype="float32", name="ln_f")
+        self.final_layer_norm = (LayerNorm(epsilon=layer_norm_eps, dtype="float32", name="ln_f")
                                  if config.pre_layer_norm else None)
 
         # === Functional model ===

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from bertzoo.layers.attention import dot_product_attention
+from bertzoo.layers.layer_norm import LayerNorm
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
@@ -58,7 +59,7 @@ class TransformerDecoderLayer(keras.layers.Layer):
             return keras.layers.Dropout(rate, dtype=self.dtype_policy, name=name)
 
         def layer_norm(name):
-            return keras.layers.LayerNormalization(epsilon=layer_norm_eps, dtype="float32", name=name)
+            return LayerNorm(epsilon=layer_norm_eps, dtype="float32", name=name)
 
         self.self_query, self.self_key, self.self_value = (dense(hidden_size, f"self_attention_{n}")
                                                            for n in ("query", "key", "value"))
