@@ -3,9 +3,25 @@
 A stock TensorFlow Serving binary has none of tensorflow-text's custom ops, so a SavedModel whose
 graph holds ``FastWordpieceTokenizeWithOffsets`` or ``RegexSplitWithOffsets`` fails to load there.
 ``CoreOpsTokenizer`` gives the ids of ``WordPieceTokenizer`` (Google's ``tokenization.py`` rules)
-from ``tf.strings``, ``tf.lookup``, ragged and control-flow ops alone; the normalisation is the
-very same ``BasicNormalizer``, only the word split and WordPiece differ. Training keeps using the
+from ``tf.strings``, ``tf.lookup``, ragged and control-flow ops alone. Training keeps using the
 tensorflow-text pipeline.
+
+The pipeline, for a batch of strings:
+
+1. Route: one ``regex_full_match`` finds the strings whose characters all lie in the fast path's
+   domain (printable ASCII, tab, newline, return and a few English typography characters that
+   Google's BasicTokenizer never rewrites, ``_fast_path_classes``).
+2. Fast path, for those: ASCII ``tf.strings.lower`` (uncased), punctuation padded with spaces and
+   no-break spaces made spaces (one ``regex_replace``), then a whitespace ``tf.strings.split``.
+   Exact by construction: a domain string needs no decoding, cleaning, CJK spacing, Unicode
+   lowercasing or accent stripping (tests/test_core_ops_fast_path.py checks every domain code
+   point in context against Google's rules).
+3. Exact path, for the rest: the very same ``BasicNormalizer`` as ``WordPieceTokenizer``, then
+   punctuation and ``str.split`` whitespace padded with spaces and a split on spaces.
+4. The words of both paths, merged back in input order, go through WordPiece together: a word in
+   the vocabulary is one lookup; the rest run greedy longest-match-first as a ``tf.while_loop``
+   over all such words of the batch at once, looking up candidate pieces (``tf.strings.substr``
+   in characters) in a ``StaticHashTable``.
 """
 
 from __future__ import annotations
@@ -85,13 +101,14 @@ class CoreOpsTokenizer(_WordPieceSettings, tf.Module):
 
     Same rules and same ids as ``bertzoo.text.WordPieceTokenizer`` (Google's BasicTokenizer then
     WordpieceTokenizer, with its corrections for ICU lowercasing), but no tensorflow-text op, so
-    a SavedModel holding it loads in a stock TensorFlow Serving. Where the tensorflow-text pipeline
-    uses ``regex_split``, punctuation is padded with spaces (``regex_replace``) and the text split
-    on spaces (``tf.strings.split``); where it uses ``FastWordpieceTokenizer``, greedy
-    longest-match-first runs as a ``tf.while_loop`` over all words of the batch at once, looking
-    up candidate pieces (``tf.strings.substr`` in characters) in a ``StaticHashTable``.
-    Measured equal to ``WordPieceTokenizer`` on every code point in context and on thousands of
-    mixed strings (tests/test_core_ops_tokenizer.py); no known difference.
+    a SavedModel holding it loads in a stock TensorFlow Serving. Strings of plain English text
+    (the fast path's domain, see the module docstring) skip the Unicode normalisation; the rest
+    take it. Where the tensorflow-text pipeline uses ``regex_split``, punctuation is padded with
+    spaces (``regex_replace``) and the text split (``tf.strings.split``); where it uses
+    ``FastWordpieceTokenizer``, greedy longest-match-first runs as a ``tf.while_loop`` over all
+    words of the batch at once. Measured equal to ``WordPieceTokenizer`` on every code point in
+    context and on thousands of mixed strings (tests/test_core_ops_tokenizer.py), and to Google's
+    rules on every fast-path code point (tests/test_core_ops_fast_path.py); no known difference.
 
     A ``tf.Module``, not a Keras layer: it is attached to exported SavedModels, whose
     ``tf.function`` s call it. Its work is traced once (an inner ``tf.function`` over a

@@ -1,8 +1,11 @@
 """BERT input packing from core TensorFlow ops only, for SavedModels a stock TensorFlow Serving loads.
 
 ``CorePreprocessor`` gives the ``input_word_ids`` / ``input_mask`` / ``input_type_ids`` of
-``BertPreprocessor`` with a ``CoreOpsTokenizer`` and a packer in plain ragged ops (no KerasHub
-``MultiSegmentPacker``, no tensorflow-text); the argument checks are ``BertPreprocessor``'s own.
+``BertPreprocessor`` with a ``CoreOpsTokenizer`` and a packer in core ops (no KerasHub
+``MultiSegmentPacker``, no tensorflow-text): every kept token, ``[CLS]`` and ``[SEP]`` is written
+into the padded ``input_word_ids`` by one ``tensor_scatter_nd_update``, and the mask and type ids
+are comparisons of column numbers with each row's segment boundaries. The argument checks are
+``BertPreprocessor``'s own.
 """
 
 from __future__ import annotations
