@@ -56,18 +56,19 @@ _FAST_EXTRA_CHARS = (
 class _FastPathClasses(NamedTuple):
     """The fast path's domain and its character classes, as sorted code points."""
 
-    domain: list[int]  # every character the fast path accepts
-    punctuation: list[int]  # each becomes a word of its own
-    extra_spaces: list[int]  # non-ASCII whitespace, mapped to a space (ASCII ones split as is)
+    domain: tuple[int, ...]  # every character the fast path accepts
+    punctuation: tuple[int, ...]  # each becomes a word of its own
+    extra_spaces: tuple[int, ...]  # non-ASCII whitespace, mapped to a space (ASCII ones split as is)
 
 
 @functools.lru_cache(maxsize=None)
 def _fast_path_classes() -> _FastPathClasses:
     """Printable ASCII, tab, newline, return and ``_FAST_EXTRA_CHARS``, sorted by role.
 
-    Google's BasicTokenizer, in every configuration, leaves a domain character as it is (no
-    control, no CJK ideograph, ``str.lower`` and NFD do not change it, not a combining mark), so
-    the domain needs no decoding, cleaning or accent table: only ASCII lowercasing, punctuation
+    Google's BasicTokenizer, in every configuration, leaves a domain character as it is or
+    lowercases A-Z as ASCII does (no control, no CJK ideograph, not a combining mark, NFD and,
+    beyond ASCII, ``str.lower`` do not change it; its whitespace is ``str.split``'s too), so the
+    domain needs no decoding, cleaning or accent table: only ASCII lowercasing, punctuation
     padding and a whitespace split. Raises if an extra character breaks that rule.
     """
     ascii_chars = [chr(cp) for cp in range(0x20, 0x7F)] + ["\t", "\n", "\r"]
@@ -93,7 +94,7 @@ def _fast_path_classes() -> _FastPathClasses:
         elif is_space and not char.isascii():
             extra_spaces.append(cp)
     domain = sorted(ord(c) for c in ascii_chars + list(_FAST_EXTRA_CHARS))
-    return _FastPathClasses(domain, sorted(punctuation), sorted(extra_spaces))
+    return _FastPathClasses(tuple(domain), tuple(sorted(punctuation)), tuple(sorted(extra_spaces)))
 
 
 class CoreOpsTokenizer(_WordPieceSettings, tf.Module):
@@ -141,10 +142,10 @@ class CoreOpsTokenizer(_WordPieceSettings, tf.Module):
         self._set_up(vocabulary, lowercase, strip_accents, tokenize_chinese_chars, max_input_chars_per_word)
 
         fast = _fast_path_classes()
-        self._fast_domain_pattern = _re2_class(fast.domain) + "*"
-        self._fast_split_pattern = f"({_re2_class(fast.punctuation)})"
+        self._fast_domain_pattern = _re2_class(list(fast.domain)) + "*"
+        self._fast_split_pattern = f"({_re2_class(list(fast.punctuation))})"
         if fast.extra_spaces:
-            self._fast_split_pattern += "|" + _re2_class(fast.extra_spaces)
+            self._fast_split_pattern += "|" + _re2_class(list(fast.extra_spaces))
 
         # Google's vocab dict: a repeated token keeps its last id.
         tokens = self._vocabulary.tokens
