@@ -3,18 +3,37 @@
 A stock TensorFlow Serving binary has none of tensorflow-text's custom ops, so a SavedModel whose
 graph holds ``FastWordpieceTokenizeWithOffsets`` or ``RegexSplitWithOffsets`` fails to load there.
 ``CoreOpsTokenizer`` gives the ids of ``WordPieceTokenizer`` (Google's ``tokenization.py`` rules)
-from ``tf.strings``, ``tf.lookup``, ragged and control-flow ops alone; the normalisation is the
-very same ``BasicNormalizer``, only the word split and WordPiece differ. Training keeps using the
+from ``tf.strings``, ``tf.lookup``, ragged and control-flow ops alone. Training keeps using the
 tensorflow-text pipeline.
+
+The pipeline, for a batch of strings:
+
+1. Route: one ``regex_full_match`` finds the strings whose characters all lie in the fast path's
+   domain (printable ASCII, tab, newline, return and a few English typography characters that
+   Google's BasicTokenizer never rewrites, ``_fast_path_classes``).
+2. Fast path, for those: ASCII ``tf.strings.lower`` (uncased), punctuation padded with spaces and
+   no-break spaces made spaces (one ``regex_replace``), then a whitespace ``tf.strings.split``.
+   Exact by construction: a domain string needs no decoding, cleaning, CJK spacing, Unicode
+   lowercasing or accent stripping (tests/test_core_ops_fast_path.py checks every domain code
+   point in context against Google's rules).
+3. Exact path, for the rest: the very same ``BasicNormalizer`` as ``WordPieceTokenizer``, then
+   punctuation and ``str.split`` whitespace padded with spaces and a split on spaces.
+4. The words of both paths, merged back in input order, go through WordPiece together: a word in
+   the vocabulary is one lookup; the rest run greedy longest-match-first as a ``tf.while_loop``
+   over all such words of the batch at once, looking up candidate pieces (``tf.strings.substr``
+   in characters) in a ``StaticHashTable``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import unicodedata
+from typing import NamedTuple
 
 import tensorflow as tf
 
-from bertzoo.text.basic_normalizer import as_string_batch, with_static_rows
+from bertzoo.text.basic_normalizer import CJK_RANGES, _re2_class, as_string_batch, with_static_rows
 from bertzoo.text.vocabulary import Vocabulary
 from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer, _WordPieceSettings
 
@@ -22,19 +41,75 @@ __all__ = ["CoreOpsTokenizer"]
 
 _STRING_BATCH = tf.TensorSpec([None], tf.string)
 
+# Common English typography beyond ASCII that Google's BasicTokenizer never rewrites, whatever the
+# configuration: curly quotes, dashes, ellipsis, guillemets, bullets, primes (punctuation), a few
+# symbols (word characters) and the no-break space (whitespace). ``_fast_path_classes`` proves
+# each one's role from ``unicodedata`` at construction.
+_FAST_EXTRA_CHARS = (
+    "\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u00ab\u00bb\u00a1\u00bf\u00b7\u2022"
+    "\u2032\u2033\u00a7\u00b6"
+    "\u00a9\u00ae\u00b0\u00b1\u00d7\u00f7\u20ac\u00a3\u00a5\u00a2\u2122"
+    "\u00a0"
+)
+
+
+class _FastPathClasses(NamedTuple):
+    """The fast path's domain and its character classes, as sorted code points."""
+
+    domain: tuple[int, ...]  # every character the fast path accepts
+    punctuation: tuple[int, ...]  # each becomes a word of its own
+    extra_spaces: tuple[int, ...]  # non-ASCII whitespace, mapped to a space (ASCII ones split as is)
+
+
+@functools.lru_cache(maxsize=None)
+def _fast_path_classes() -> _FastPathClasses:
+    """Printable ASCII, tab, newline, return and ``_FAST_EXTRA_CHARS``, sorted by role.
+
+    Google's BasicTokenizer, in every configuration, leaves a domain character as it is or
+    lowercases A-Z as ASCII does (no control, no CJK ideograph, not a combining mark, NFD and,
+    beyond ASCII, ``str.lower`` do not change it; its whitespace is ``str.split``'s too), so the
+    domain needs no decoding, cleaning or accent table: only ASCII lowercasing, punctuation
+    padding and a whitespace split. Raises if an extra character breaks that rule.
+    """
+    ascii_chars = [chr(cp) for cp in range(0x20, 0x7F)] + ["\t", "\n", "\r"]
+    punctuation, extra_spaces = [], []
+    for char in ascii_chars + list(_FAST_EXTRA_CHARS):
+        cp, category = ord(char), unicodedata.category(char)
+        is_space = char in " \t\n\r" or category == "Zs"
+        if char.isascii():
+            lowercase_ok = True  # tf.strings.lower maps A-Z as str.lower does
+        else:
+            lowercase_ok = char.lower() == char
+        if (
+            (category in ("Cc", "Cf") and not is_space)
+            or category == "Mn"
+            or any(lo <= cp <= hi for lo, hi in CJK_RANGES)
+            or not unicodedata.is_normalized("NFD", char)
+            or not lowercase_ok
+            or (is_space and not char.isspace())
+        ):
+            raise ValueError(f"U+{cp:04X} cannot take the fast path: Google's tokenizer rewrites it.")
+        if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126 or category[0] == "P":
+            punctuation.append(cp)
+        elif is_space and not char.isascii():
+            extra_spaces.append(cp)
+    domain = sorted(ord(c) for c in ascii_chars + list(_FAST_EXTRA_CHARS))
+    return _FastPathClasses(tuple(domain), tuple(sorted(punctuation)), tuple(sorted(extra_spaces)))
+
 
 class CoreOpsTokenizer(_WordPieceSettings, tf.Module):
     """Raw strings -> WordPiece ids like ``WordPieceTokenizer``, from core TensorFlow ops only.
 
     Same rules and same ids as ``bertzoo.text.WordPieceTokenizer`` (Google's BasicTokenizer then
     WordpieceTokenizer, with its corrections for ICU lowercasing), but no tensorflow-text op, so
-    a SavedModel holding it loads in a stock TensorFlow Serving. Where the tensorflow-text pipeline
-    uses ``regex_split``, punctuation is padded with spaces (``regex_replace``) and the text split
-    on spaces (``tf.strings.split``); where it uses ``FastWordpieceTokenizer``, greedy
-    longest-match-first runs as a ``tf.while_loop`` over all words of the batch at once, looking
-    up candidate pieces (``tf.strings.substr`` in characters) in a ``StaticHashTable``.
-    Measured equal to ``WordPieceTokenizer`` on every code point in context and on thousands of
-    mixed strings (tests/test_core_ops_tokenizer.py); no known difference.
+    a SavedModel holding it loads in a stock TensorFlow Serving. Strings of plain English text
+    (the fast path's domain, see the module docstring) skip the Unicode normalisation; the rest
+    take it. Where the tensorflow-text pipeline uses ``regex_split``, punctuation is padded with
+    spaces (``regex_replace``) and the text split (``tf.strings.split``); where it uses
+    ``FastWordpieceTokenizer``, greedy longest-match-first runs as a ``tf.while_loop`` over all
+    words of the batch at once. Measured equal to ``WordPieceTokenizer`` on every code point in
+    context and on thousands of mixed strings (tests/test_core_ops_tokenizer.py), and to Google's
+    rules on every fast-path code point (tests/test_core_ops_fast_path.py); no known difference.
 
     A ``tf.Module``, not a Keras layer: it is attached to exported SavedModels, whose
     ``tf.function`` s call it. Its work is traced once (an inner ``tf.function`` over a
@@ -65,6 +140,12 @@ class CoreOpsTokenizer(_WordPieceSettings, tf.Module):
     ):
         super().__init__(name=name)
         self._set_up(vocabulary, lowercase, strip_accents, tokenize_chinese_chars, max_input_chars_per_word)
+
+        fast = _fast_path_classes()
+        self._fast_domain_pattern = _re2_class(list(fast.domain)) + "*"
+        self._fast_split_pattern = f"({_re2_class(list(fast.punctuation))})"
+        if fast.extra_spaces:
+            self._fast_split_pattern += "|" + _re2_class(list(fast.extra_spaces))
 
         # Google's vocab dict: a repeated token keeps its last id.
         tokens = self._vocabulary.tokens
@@ -147,7 +228,25 @@ class CoreOpsTokenizer(_WordPieceSettings, tf.Module):
         return words.with_flat_values(self._wordpiece_ids(words.flat_values))
 
     def _basic_tokenize(self, strings: tf.Tensor) -> tf.RaggedTensor:
-        """Google's BasicTokenizer on a rank-1 batch: the shared normaliser, then the split that
+        """Google's BasicTokenizer on a rank-1 batch: each string by the fast path if all its
+        characters lie in the fast path's domain, else by the exact path; rows in input order."""
+        in_domain = tf.strings.regex_full_match(strings, self._fast_domain_pattern)
+        fast_rows = tf.where(in_domain)[:, 0]
+        exact_rows = tf.where(tf.logical_not(in_domain))[:, 0]
+        fast_words = self._fast_basic_tokenize(tf.gather(strings, fast_rows))
+        exact_words = self._exact_basic_tokenize(tf.gather(strings, exact_rows))
+        input_order = tf.math.invert_permutation(tf.concat([fast_rows, exact_rows], 0))
+        return tf.gather(tf.concat([fast_words, exact_words], 0), input_order)
+
+    def _fast_basic_tokenize(self, strings: tf.Tensor) -> tf.RaggedTensor:
+        """BasicTokenizer for strings of the fast path's domain (``_fast_path_classes``): none
+        needs cleaning or accent stripping, lowercasing is ASCII's, and ASCII whitespace splits."""
+        text = tf.strings.lower(strings) if self.lowercase else strings
+        text = tf.strings.regex_replace(text, self._fast_split_pattern, r" \1 ")
+        return tf.strings.split(text)
+
+    def _exact_basic_tokenize(self, strings: tf.Tensor) -> tf.RaggedTensor:
+        """BasicTokenizer for any strings: the shared normaliser, then the split that
         ``WordPieceTokenizer`` does with ``regex_split``, in core ops."""
         t = self._normalizer.tables
         text = self._normalizer.normalize(strings)

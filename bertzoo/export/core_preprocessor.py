@@ -1,8 +1,11 @@
 """BERT input packing from core TensorFlow ops only, for SavedModels a stock TensorFlow Serving loads.
 
 ``CorePreprocessor`` gives the ``input_word_ids`` / ``input_mask`` / ``input_type_ids`` of
-``BertPreprocessor`` with a ``CoreOpsTokenizer`` and a packer in plain ragged ops (no KerasHub
-``MultiSegmentPacker``, no tensorflow-text); the argument checks are ``BertPreprocessor``'s own.
+``BertPreprocessor`` with a ``CoreOpsTokenizer`` and a packer in core ops (no KerasHub
+``MultiSegmentPacker``, no tensorflow-text): every kept token, ``[CLS]`` and ``[SEP]`` is written
+into the padded ``input_word_ids`` by one ``tensor_scatter_nd_update``, and the mask and type ids
+are comparisons of column numbers with each row's segment boundaries. The argument checks are
+``BertPreprocessor``'s own.
 """
 
 from __future__ import annotations
@@ -118,24 +121,31 @@ class CorePreprocessor(tf.Module):
             half = tf.cast((budget + 1) // 2, tf.int64)  # ceil(budget / 2): ties pop from b
             keep_a = tf.minimum(lengths[0], tf.maximum(half, budget - lengths[1]))
             keep = [keep_a, tf.minimum(lengths[1], budget - keep_a)]
+        # Columns: [CLS] at 0, each segment's kept tokens from its start column, its [SEP] right
+        # after them. Every token lands in one scatter; dropped ones go to an extra last column
+        # that is cut off.
         batch = tf.shape(lengths[0], out_type=tf.int64)[0]
-        column = tf.fill([batch, 1], tf.constant(0, tf.int32))
-        cls = tf.RaggedTensor.from_tensor(column + self.tokenizer.cls_id)
-        sep = tf.RaggedTensor.from_tensor(column + self.tokenizer.sep_id)
-        word_ids, type_ids = [cls], [tf.RaggedTensor.from_tensor(column)]
-        for segment, (ids, kept) in enumerate(zip(token_ids, keep)):
-            position = tf.ragged.range(ids.row_lengths())
-            kept_ids = tf.ragged.boolean_mask(ids, position < kept[:, tf.newaxis])
-            word_ids += [kept_ids, sep]
-            type_ids += [tf.ones_like(kept_ids) * segment, tf.RaggedTensor.from_tensor(column + segment)]
-        word_ids = tf.concat(word_ids, axis=1)
-        type_ids = tf.concat(type_ids, axis=1)
-        if isinstance(seq_length, tf.Tensor):
-            shape = tf.stack([word_ids.nrows(), seq_length])
-        else:
-            shape = [None, seq_length]
+        batch_rows = tf.range(batch)
+        starts = [tf.ones_like(keep[0])]
+        for kept in keep[:-1]:
+            starts.append(starts[-1] + kept + 1)
+        rows, columns, values = [batch_rows], [tf.zeros_like(batch_rows)], [tf.fill([batch], self.tokenizer.cls_id)]
+        for ids, start, kept in zip(token_ids, starts, keep):
+            row = ids.value_rowids()
+            position = tf.range(tf.shape(ids.values, out_type=tf.int64)[0]) - tf.gather(ids.row_splits, row)
+            column = tf.where(position < tf.gather(kept, row), tf.gather(start, row) + position, seq_length)
+            rows += [row, batch_rows]
+            columns += [column, start + kept]
+            values += [tf.cast(ids.values, tf.int32), tf.fill([batch], self.tokenizer.sep_id)]
+        indices = tf.stack([tf.concat(rows, 0), tf.concat(columns, 0)], axis=1)
+        padded = tf.fill(tf.stack([batch, seq_length + 1]), self.tokenizer.pad_id)
+        word_ids = tf.tensor_scatter_nd_update(padded, indices, tf.concat(values, 0))[:, :seq_length]
+        length = starts[-1] + keep[-1] + 1
+        position = tf.range(seq_length, dtype=tf.int64)[tf.newaxis]
+        type_ids = position >= starts[1][:, tf.newaxis] if len(starts) == 2 else tf.zeros_like(word_ids, tf.bool)
+        mask = position < length[:, tf.newaxis]
         return {
-            "input_word_ids": word_ids.to_tensor(self.tokenizer.pad_id, shape=shape),
-            "input_mask": tf.sequence_mask(word_ids.row_lengths(), seq_length, dtype=tf.int32),
-            "input_type_ids": type_ids.to_tensor(0, shape=shape),
+            "input_word_ids": word_ids,
+            "input_mask": tf.cast(mask, tf.int32),
+            "input_type_ids": tf.cast(type_ids & mask, tf.int32),
         }
