@@ -37,8 +37,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_length_bucket_options(
         parser, default=None,
         help="group lines of similar length and cut each encoder batch to the smallest of a few widths that "
-             "holds it (default on for BERT: 16, 32, 64, ... --seq-length; or e.g. 32,64,128): the same vectors, to float "
-             "rounding, at the cost of the lines' length instead of --seq-length")
+             "holds it (default on for BERT: 16, 32, 64, ... --seq-length; or e.g. 32,64,128): the same vectors, "
+             "to float rounding, at the cost of the lines' length instead of --seq-length")
 
 
 def run(args: argparse.Namespace) -> None:

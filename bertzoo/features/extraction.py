@@ -321,7 +321,8 @@ def _bucketed_sentence_batches(preprocess, encode, texts: Iterable[str], batch_s
         done = 0
         for window in _batched(texts, batch_size * DEFAULT_WINDOW_BATCHES):
             _check_texts(window, done)
-            packed = [{name: value.numpy()[: len(chunk)] for name, value in preprocess(_padded(chunk, batch_size)).items()}
+            packed = [{name: value.numpy()[: len(chunk)]
+                       for name, value in preprocess(_padded(chunk, batch_size)).items()}
                       for chunk in _batched(window, batch_size)]
             inputs = {name: np.concatenate([part[name] for part in packed]) for name in packed[0]}
             order, batch_widths = length_sorted_plan(real_lengths(inputs["input_mask"]), batch_size, widths)
