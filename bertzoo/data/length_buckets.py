@@ -185,6 +185,9 @@ def bucketed_training_dataset(inputs: Mapping[str, np.ndarray], labels: Mapping[
         return {name: value[:, :width] for name, value in features.items()}, targets
 
     batches = rows.batch(window, drop_remainder=True).enumerate().flat_map(window_to_batches)
+    # flat_map hides that the stream never ends; a distributed iterator over a dataset that might end
+    # with a partial batch would forget the static batch size.
+    batches = batches.apply(tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY))
     return batches.map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
