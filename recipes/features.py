@@ -32,6 +32,7 @@ from collections.abc import Iterator
 import numpy as np
 from tqdm.auto import tqdm
 
+from bertzoo.data.length_buckets import LengthBuckets
 from bertzoo.features import default_stride, iter_sentence_embeddings, iter_word_embeddings, parse_layer_strategy
 from bertzoo.pretrained import load_pretrained
 from bertzoo.recipes.default_weights import default_pretrained_dir
@@ -105,7 +106,8 @@ def _prepare_output(out_dir: pathlib.Path, overwrite: bool) -> None:
 def run(pretrained: str | None, input: str, output: str, *, strategy: str = "last", level: str = "sentence",
         pooling: str = "mean", normalize: bool = True, word_pooling: str = "first", dtype: str = "float32",
         shard_size: int = 100_000, seq_length: int = 128, stride: int | None = None, batch_size: int = 32,
-        distribution: str = "auto", overwrite: bool = False, verbose: bool = True) -> dict:
+        distribution: str = "auto", overwrite: bool = False, length_buckets: LengthBuckets = None,
+        verbose: bool = True) -> dict:
     """Writes the features of every non-blank line of ``input`` to ``output`` (layout in the module docstring).
 
     Args:
@@ -125,6 +127,9 @@ def run(pretrained: str | None, input: str, output: str, *, strategy: str = "las
         distribution: tf.distribute strategy name (``--strategy``); the model is loaded under its
             scope, which places it (one device, TPU, ...); batches are not split over replicas.
         overwrite: replace features already in ``output``.
+        length_buckets: None/True: batches cut to the smallest of 16, 32, 64, ... ``seq_length``
+            tokens that holds their texts (the same vectors, faster on short lines); a list of
+            widths; False: every row ``seq_length`` wide (see ``sentence_embeddings``).
         verbose: print progress.
 
     Returns:
@@ -155,10 +160,11 @@ def run(pretrained: str | None, input: str, output: str, *, strategy: str = "las
     texts = (text for _, text in numbered)
     if level == "sentence":
         batches = iter_sentence_embeddings(bert, texts, pooling=pooling, normalize=normalize, strategy=layers,
-                                           batch_size=batch_size, progress=False)
+                                           batch_size=batch_size, length_buckets=length_buckets, progress=False)
     else:
         results = iter_word_embeddings(bert, texts, strategy=layers, word_pooling=word_pooling,
-                                       batch_size=batch_size, stride=stride, progress=False)
+                                       batch_size=batch_size, stride=stride, length_buckets=length_buckets,
+                                       progress=False)
     _prepare_output(out_dir, overwrite)
 
     started = time.perf_counter()

@@ -8,6 +8,11 @@ recipe (AdamW, linear warmup over 10 % of the steps then linear decay, lr 2e-5..
 `bertzoo evaluate`, `bertzoo predict` and `load_finetuned` read. With --eval the official metric of
 the task is computed at the end and written to metrics.json beside the training figures.
 
+``length_buckets`` (--length-buckets; classification tasks) groups examples of similar length and
+cuts each batch to the smallest of a few widths (16, 32, 64, ... seq_length) that holds it: short
+texts train and evaluate at the cost of their length, not seq_length, with the same results
+(padding is masked) but for the order of the examples.
+
 Defaults (``bertzoo.models.fine_tuning_defaults`` states the rule): the learning rate follows the
 encoder's width (the paper's 5e-5 at 768, 2e-4 at 384), the epochs grow on small data until there
 are 300 updates (3 to 10), sentence-transformers checkpoints are mean-pooled, and with --eval the
@@ -28,6 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bertzoo.data.length_buckets import LengthBuckets, resolve_bucket_widths
 from bertzoo.families.bert.bert_encoder import BertEncoder
 from bertzoo.families.bert.checkpoints.encoder_weights import assign_encoder_weights, read_encoder_weights
 from bertzoo.models import fine_tuning_defaults
@@ -35,7 +41,7 @@ from bertzoo.models.finetuned import FinetunedModel, save_finetuned
 from bertzoo.pretrained import load_pretrained
 from bertzoo.training.run_directory import RunDirectory, update_json_file
 from bertzoo.recipes.default_weights import default_pretrained_dir
-from bertzoo.recipes.tasks import Task, make_task, training_dataset
+from bertzoo.recipes.tasks import CLASSIFICATION_TASKS, Task, make_task, training_dataset
 from bertzoo.training import Trainer, create_optimizer, describe_batch, is_chief, resolve_strategy
 from bertzoo.training.checkpoint_integrity import checkpoint_candidates
 from bertzoo.training.memory_estimate import estimate_training_memory
@@ -54,14 +60,17 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
         steps_per_execution: int = 1, accumulation_steps: int = 1, log_every: int = 20,
         checkpoint_every: int = 500,
         jit_compile: bool = False, mixed_precision: str | None = None, deterministic: bool = False,
-        seed: int = 12345, verbose: bool = True, compare_tfidf: bool = False) -> dict:
+        seed: int = 12345, verbose: bool = True, compare_tfidf: bool = False,
+        length_buckets: LengthBuckets = False) -> dict:
     """Fine-tunes ``pretrained`` on ``train`` for ``task``; writes ``output/model`` and ``output/metrics.json``.
 
     ``epochs`` and ``learning_rate`` None take bertzoo's defaults (the module docstring), or the
     paper's with ``paper_defaults``. ``keep_best_epoch`` None: keep the best epoch on ``eval`` when
     the epochs are the rule's (not given, not ``paper_defaults``); the search's trials pass False.
     ``compare_tfidf``: also score a TF-IDF + logistic-regression baseline on the same split
-    (classify and pair tasks with ``eval``), printed and kept in metrics.json.
+    (classify and pair tasks with ``eval``), printed and kept in metrics.json. ``length_buckets``
+    (classification tasks): False pads every example to ``seq_length``; True the default widths
+    (16, 32, ... ``seq_length``), or a list of widths (see ``bertzoo.data.length_buckets``).
 
     Returns:
         The final training figures, with ``eval`` (the official metrics on ``eval``) when given.
@@ -76,9 +85,15 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
 
     directory = pretrained or default_pretrained_dir()  # a directory, catalogue name or handle (hf://, gs://, ...)
     seq_length = seq_length or fine_tuning.default_seq_length
+    bucket_widths = resolve_bucket_widths(length_buckets, seq_length)
+    if bucket_widths and task not in CLASSIFICATION_TASKS:
+        raise ValueError(f"length_buckets (--length-buckets) applies to the tasks {', '.join(CLASSIFICATION_TASKS)}, "
+                         f"not {task!r}")
     _say(verbose, f"loading pretrained BERT from {directory} ...")
     bert = load_pretrained(directory, seq_length=seq_length)
     if bert.family == "gpt":  # GPT-1's input transformations and auxiliary LM loss
+        if bucket_widths:
+            raise ValueError("length_buckets (--length-buckets) is for BERT checkpoints, not GPT")
         from bertzoo.recipes import gpt_finetune
 
         return gpt_finetune.run(
@@ -121,7 +136,7 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
                architecture={"task": task, "config": bert.config.to_dict(), "label_names": fine_tuning.label_names,
                              "settings": fine_tuning.settings()},
                data={"train": describe_files([train]), "pretrained": str(directory), "seq_length": seq_length,
-                     "seed": seed},
+                     "length_buckets": list(bucket_widths) if bucket_widths else None, "seed": seed},
                hyperparameters={"learning_rate": learning_rate, "global_batch_size": global_batch_size,
                                 "epochs": epochs, "steps": steps, "warmup_fraction": warmup_fraction,
                                 "weight_decay": weight_decay, "layer_decay": layer_decay,
@@ -153,11 +168,13 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
     finetuned = FinetunedModel(task=task, model=trainer.model,
                                bert=dataclasses.replace(bert, encoder=trainer.model.encoder),
                                label_names=fine_tuning.label_names, settings=fine_tuning.settings())
-    dataset = training_dataset(encoded, global_batch_size, seed)
+    if bucket_widths:
+        _say(verbose, f"length buckets: batches cut to {', '.join(map(str, bucket_widths))} tokens")
+    dataset = training_dataset(encoded, global_batch_size, seed, bucket_widths)
     if keep_best_epoch and eval_examples is not None and epochs > 1:
         final = _train_keeping_best_epoch(trainer, dataset, steps, num_rows, fine_tuning,
                                           finetuned, eval_examples, run_dir, global_batch_size=global_batch_size,
-                                          jit_compile=jit_compile, verbose=verbose)
+                                          jit_compile=jit_compile, length_buckets=bucket_widths, verbose=verbose)
         eval_examples = None  # evaluated at every epoch; the best one's figures are in `final`
     else:
         final = trainer.train(dataset, steps)
@@ -168,7 +185,7 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
     if eval_examples is not None:
         results = evaluate_examples(fine_tuning, finetuned, eval_examples, out_dir, strategy=distribution,
                                     global_batch_size=global_batch_size, jit_compile=jit_compile,
-                                    write=trainer.is_chief, verbose=verbose)
+                                    length_buckets=bucket_widths, write=trainer.is_chief, verbose=verbose)
         final = dict(final, eval=results)
         if trainer.is_chief:
             if fine_tuning.settings() != finetuned.settings:  # chosen at evaluation (--null-score-diff-threshold auto)
@@ -186,7 +203,8 @@ def run(*, task: str, train: str, eval: str | None = None, pretrained: str | Non
 
 def _train_keeping_best_epoch(trainer: Trainer, dataset, steps: int, num_rows: int, task: Task,
                               finetuned: FinetunedModel, eval_examples: Any, run_dir: RunDirectory, *,
-                              global_batch_size: int, jit_compile: bool, verbose: bool) -> dict:
+                              global_batch_size: int, jit_compile: bool, length_buckets: tuple[int, ...] | None,
+                              verbose: bool) -> dict:
     """Trains epoch by epoch, scores --eval after each, and keeps (writes) the best epoch's model.
 
     Epoch k ends at step k * num_rows // global_batch_size (the rows run on across batches), so there
@@ -199,7 +217,8 @@ def _train_keeping_best_epoch(trainer: Trainer, dataset, steps: int, num_rows: i
         final = trainer.train(dataset, boundary)
         results = evaluate_examples(task, finetuned, eval_examples, out_dir / "epochs" / str(epoch),
                                     strategy=trainer.strategy, global_batch_size=global_batch_size,
-                                    jit_compile=jit_compile, write=trainer.is_chief, verbose=verbose)
+                                    jit_compile=jit_compile, length_buckets=length_buckets,
+                                    write=trainer.is_chief, verbose=verbose)
         name, larger_is_better = task_selection_metric(results)
         value = results[name]
         history.append({"epoch": epoch, "step": boundary, **results})
@@ -239,13 +258,16 @@ def task_selection_metric(results: dict[str, float]) -> tuple[str, bool]:
 
 def evaluate_examples(task: Task, finetuned: FinetunedModel, examples: Any, out_dir: pathlib.Path, *,
                       strategy: tf.distribute.Strategy | None = None, global_batch_size: int = 32,
-                      jit_compile: bool = False, write: bool = True, verbose: bool = True) -> dict[str, float]:
+                      jit_compile: bool = False, length_buckets: tuple[int, ...] | None = None, write: bool = True,
+                      verbose: bool = True) -> dict[str, float]:
     """Predicts ``examples``, computes the task's official metrics, writes ``eval_predictions.jsonl``
-    and TensorBoard scalars under ``out_dir``; returns the metrics."""
+    and TensorBoard scalars under ``out_dir``; returns the metrics. ``length_buckets``: widths to cut
+    the batches of a classification task to (``predict_in_batches``)."""
     encoded = task.encode(examples, finetuned.bert, training=False)
     _say(verbose, f"evaluating on {encoded.num_rows} rows ...")
     outputs = predict_in_batches(finetuned.model, encoded.inputs, strategy=strategy,
-                                 global_batch_size=global_batch_size, jit_compile=jit_compile, verbose=verbose)
+                                 global_batch_size=global_batch_size, jit_compile=jit_compile,
+                                 length_buckets=length_buckets, verbose=verbose)
     results = {name: float(value) for name, value in task.evaluate(examples, encoded, outputs).items()}
     if write:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -64,6 +64,25 @@ def inference_options() -> argparse.ArgumentParser:
     return parser
 
 
+def _bucket_widths(value: str) -> bool | tuple[int, ...]:
+    from bertzoo.data.length_buckets import parse_bucket_widths
+
+    try:
+        return parse_bucket_widths(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_length_bucket_options(parser: argparse.ArgumentParser, *, default: bool | None, help: str) -> None:
+    """``--length-buckets [WIDTHS]`` (alone: 16, 32, 64, ... seq_length) and ``--no-length-buckets``;
+    ``default`` None leaves the choice to the recipe (on where cutting padding is exact)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--length-buckets", nargs="?", const=True, default=default, type=_bucket_widths,
+                       metavar="WIDTHS", help=help)
+    group.add_argument("--no-length-buckets", dest="length_buckets", action="store_const", const=False,
+                       help="pad every example to --seq-length" + (" (the default)" if default is False else ""))
+
+
 def _column(value: str) -> str | int:
     """A column: a header name, or a 0-based index when it is an integer."""
     return int(value) if value.lstrip("-").isdigit() else value

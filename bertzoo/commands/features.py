@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bertzoo.commands.common import inference_options, pretrained_options
+from bertzoo.commands.common import add_length_bucket_options, inference_options, pretrained_options
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -34,6 +34,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="word level: WordPieces between the starts of overlapping windows of a long line "
                              "(default half a window)")
     parser.add_argument("--overwrite", action="store_true", help="replace features already in OUTPUT")
+    add_length_bucket_options(
+        parser, default=None,
+        help="group lines of similar length and cut each encoder batch to the smallest of a few widths that "
+             "holds it (default on for BERT: 16, 32, 64, ... --seq-length; or e.g. 32,64,128): the same vectors, "
+             "to float rounding, at the cost of the lines' length instead of --seq-length")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -42,4 +47,5 @@ def run(args: argparse.Namespace) -> None:
     features.run(args.pretrained, args.input, args.output, strategy=args.layers, level=args.level,
                  pooling=args.pooling, normalize=args.normalize, word_pooling=args.word_pooling,
                  dtype=args.dtype, shard_size=args.shard_size, seq_length=args.seq_length, stride=args.stride,
-                 batch_size=args.global_batch_size, distribution=args.strategy, overwrite=args.overwrite)
+                 batch_size=args.global_batch_size, distribution=args.strategy, overwrite=args.overwrite,
+                 length_buckets=args.length_buckets)

@@ -6,6 +6,7 @@ import argparse
 
 from bertzoo.commands.common import (
     TASKS,
+    add_length_bucket_options,
     pretrained_options,
     task_column_options,
     task_settings,
@@ -63,6 +64,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--tfidf-baseline", action="store_true",
                         help="classify/pair with --eval: also score TF-IDF + logistic regression on the same split "
                              "(needs scikit-learn) and print both accuracies")
+    add_length_bucket_options(
+        parser, default=False,
+        help="classify/pair/regression/multilabel: group examples of similar length and cut each batch to the "
+             "smallest of a few widths that holds it (alone: 16, 32, 64, ... --seq-length; or e.g. 32,64,128): "
+             "short texts train at the cost of their length, not --seq-length, with the same results "
+             "(padding is masked) but for the order of the examples")
     squad = parser.add_argument_group("squad")
     squad.add_argument("--doc-stride", type=int, default=128, help="tokens between the starts of context windows")
     squad.add_argument("--max-query-length", type=int, default=64, help="question tokens kept")
@@ -91,11 +98,12 @@ def run(args: argparse.Namespace) -> None:
                             eval=args.eval, pretrained=args.pretrained,
                             settings=task_settings(args.task, args, defaults=True), label_names=label_names,
                             seq_length=args.seq_length, warmup_fraction=args.warmup_fraction,
-                            weight_decay=args.weight_decay, layer_decay=args.layer_decay, **training_settings(args))
+                            weight_decay=args.weight_decay, layer_decay=args.layer_decay,
+                            length_buckets=args.length_buckets, **training_settings(args))
         return
     finetune.run(task=args.task, train=args.train, eval=args.eval, pretrained=args.pretrained,
                  settings=task_settings(args.task, args, defaults=True), label_names=label_names,
                  seq_length=args.seq_length, epochs=args.epochs, learning_rate=args.learning_rate,
                  paper_defaults=args.paper_defaults, compare_tfidf=args.tfidf_baseline,
                  warmup_fraction=args.warmup_fraction, weight_decay=args.weight_decay, layer_decay=args.layer_decay,
-                 **training_settings(args))
+                 length_buckets=args.length_buckets, **training_settings(args))

@@ -17,6 +17,11 @@ and a text that fits in one window gets exactly the single-window result. The pi
 then pooled (``first``, ``mean``, ``max``) with in-graph word ids. The windows of several texts
 share encoder batches; results do not depend on how they are grouped.
 
+Length buckets (``length_buckets``, on by default for BERT): rows are grouped by length and each
+encoder batch is cut to the smallest of a few widths (16, 32, 64, ... ``seq_length``) that holds its
+rows, so short texts cost what they need instead of ``seq_length``; padding is masked, so the
+vectors are those of full-width rows (to float rounding), and they come back in input order.
+
 Documented behaviour for odd input:
 - an empty text has no words (``vectors`` of shape ``[0, dim]``); as a sentence it is
   ``[CLS] [SEP]`` and gets that vector;
@@ -43,6 +48,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from bertzoo.data.length_buckets import (DEFAULT_WINDOW_BATCHES, LengthBuckets, bucket_width, length_sorted_plan,
+                                         real_lengths, resolve_bucket_widths, restore_order)
 from bertzoo.features.layer_strategies import LayerStrategy, parse_layer_strategy
 from bertzoo.features.pooling import SENTENCE_POOLING, WORD_POOLING, l2_normalize, pool_sentence, pool_words
 from bertzoo.text.word_splitter import split_words
@@ -186,6 +193,18 @@ def _word_pieces(tokenizer, words: list[str]) -> dict[str, list[int]]:
 # ----------------------------------------------------------------------------------------- sentences
 
 
+def _feature_bucket_widths(bert: PretrainedBert, length_buckets: LengthBuckets) -> tuple[int, ...] | None:
+    """The bucket widths for ``bert``, or None for full-width rows. Cutting padding is exact for
+    BERT's masked attention, so other families keep full-width rows (and refuse explicit buckets)."""
+    family = getattr(bert, "family", "bert")
+    if family != "bert":
+        if length_buckets not in (None, False):
+            raise ValueError(f"length_buckets: cutting padding is exact for BERT encoders only, not the "
+                             f"{family!r} family; pass length_buckets=False")
+        return None
+    return resolve_bucket_widths(length_buckets, bert.preprocessor.seq_length)
+
+
 def _check_batch_size(batch_size: int) -> None:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
@@ -223,7 +242,8 @@ class _UnknownReport:
 
 def iter_sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], *, pooling: str = "mean",
                              normalize: bool = True, strategy: str | int | LayerStrategy = "last",
-                             batch_size: int = 32, progress: bool | None = None) -> Iterator[np.ndarray]:
+                             batch_size: int = 32, length_buckets: LengthBuckets = None,
+                             progress: bool | None = None) -> Iterator[np.ndarray]:
     """Streams sentence vectors: float32 ``[b, dim]`` per batch of ``b <= batch_size`` texts, in order.
 
     Reads ``texts`` lazily, so memory stays flat on any number of texts. Arguments as
@@ -235,15 +255,16 @@ def iter_sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], *, pool
     if pooling not in SENTENCE_POOLING:
         raise ValueError(f"unknown sentence pooling {pooling!r}; choose one of {', '.join(SENTENCE_POOLING)}")
     layers = parse_layer_strategy(strategy, bert.config.num_hidden_layers)
+    widths = _feature_bucket_widths(bert, length_buckets)
     preprocess = _traced(bert.preprocessor, ("preprocess", batch_size), lambda preprocessor: tf.function(
         lambda strings: preprocessor()(strings), input_signature=[tf.TensorSpec([batch_size], tf.string)]))
     tokenizer = bert.tokenizer
     special = (tokenizer.cls_id, tokenizer.sep_id, tokenizer.unk_id)
-    seq_length = bert.preprocessor.seq_length
+    width = None if widths else bert.preprocessor.seq_length  # None: one graph for every bucket width
 
     def build(encoder):
         cls_id, sep_id, unk_id = special
-        spec = tf.TensorSpec([batch_size, seq_length], tf.int32)
+        spec = tf.TensorSpec([batch_size, width], tf.int32)
 
         @tf.function(input_signature=[{name: spec for name in _INPUT_NAMES}])
         def encode(inputs):
@@ -258,8 +279,21 @@ def iter_sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], *, pool
 
         return encode
 
-    encode = _traced(bert.encoder, ("sentence", layers, pooling, normalize, batch_size, seq_length, special), build)
-    return _sentence_batches(lambda strings: encode(preprocess(strings)), texts, batch_size, progress)
+    encode = _traced(bert.encoder, ("sentence", layers, pooling, normalize, batch_size, width, special), build)
+    if widths is None:
+        return _sentence_batches(lambda strings: encode(preprocess(strings)), texts, batch_size, progress)
+    return _bucketed_sentence_batches(preprocess, encode, texts, batch_size, widths, progress)
+
+
+def _check_texts(chunk: list, first_index: int) -> None:
+    for offset, text in enumerate(chunk):
+        if not isinstance(text, str):
+            raise ValueError(f"text {first_index + offset} is a {type(text).__name__}, not a str: {text!r:.60}")
+
+
+def _padded(chunk: list[str], batch_size: int) -> tf.Tensor:
+    """A chunk of texts filled up with empty ones to ``batch_size``: one static shape, one trace."""
+    return tf.constant(chunk + [""] * (batch_size - len(chunk)), tf.string)
 
 
 def _sentence_batches(encode, texts: Iterable[str], batch_size: int, progress: bool | None) -> Iterator[np.ndarray]:
@@ -267,11 +301,8 @@ def _sentence_batches(encode, texts: Iterable[str], batch_size: int, progress: b
     with _progress_bar(texts, progress, "text") as bar:
         done = 0
         for chunk in _batched(texts, batch_size):
-            for offset, text in enumerate(chunk):
-                if not isinstance(text, str):
-                    raise ValueError(f"text {done + offset} is a {type(text).__name__}, not a str: {text!r:.60}")
-            padded = chunk + [""] * (batch_size - len(chunk))  # one static shape: one trace
-            vectors, all_unknown = encode(tf.constant(padded, tf.string))
+            _check_texts(chunk, done)
+            vectors, all_unknown = encode(_padded(chunk, batch_size))
             for offset in np.flatnonzero(all_unknown.numpy()[: len(chunk)]):
                 unknown.add(done + int(offset), f"{chunk[offset][:60]!r}")
             done += len(chunk)
@@ -280,9 +311,43 @@ def _sentence_batches(encode, texts: Iterable[str], batch_size: int, progress: b
     unknown.close()
 
 
+def _bucketed_sentence_batches(preprocess, encode, texts: Iterable[str], batch_size: int, widths: tuple[int, ...],
+                               progress: bool | None) -> Iterator[np.ndarray]:
+    """As ``_sentence_batches``, a window of ``DEFAULT_WINDOW_BATCHES`` batches at a time: the window's
+    texts are packed, sorted by length, encoded in batches cut to their bucket width, and yielded
+    back in input order, ``batch_size`` at a time."""
+    unknown = _UnknownReport()
+    with _progress_bar(texts, progress, "text") as bar:
+        done = 0
+        for window in _batched(texts, batch_size * DEFAULT_WINDOW_BATCHES):
+            _check_texts(window, done)
+            packed = [{name: value.numpy()[: len(chunk)]
+                       for name, value in preprocess(_padded(chunk, batch_size)).items()}
+                      for chunk in _batched(window, batch_size)]
+            inputs = {name: np.concatenate([part[name] for part in packed]) for name in packed[0]}
+            order, batch_widths = length_sorted_plan(real_lengths(inputs["input_mask"]), batch_size, widths)
+            vectors, all_unknown = [], []
+            for start, width in zip(range(0, len(order), batch_size), batch_widths):
+                rows = order[start : start + batch_size]
+                batch = {name: np.zeros((batch_size, width), value.dtype) for name, value in inputs.items()}
+                for name, value in inputs.items():
+                    batch[name][: len(rows)] = value[rows, :width]
+                batch_vectors, batch_unknown = encode(batch)
+                vectors.append(batch_vectors.numpy()[: len(rows)])
+                all_unknown.append(batch_unknown.numpy()[: len(rows)])
+            vectors = restore_order(np.concatenate(vectors), order)
+            for offset in np.flatnonzero(restore_order(np.concatenate(all_unknown), order)):
+                unknown.add(done + int(offset), f"{window[offset][:60]!r}")
+            for start in range(0, len(window), batch_size):
+                bar.update(min(batch_size, len(window) - start))
+                yield vectors[start : start + batch_size]
+            done += len(window)
+    unknown.close()
+
+
 def sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], pooling: str = "mean", normalize: bool = True,
                         *, batch_size: int = 32, strategy: str | int | LayerStrategy = "last",
-                        progress: bool | None = None) -> np.ndarray:
+                        length_buckets: LengthBuckets = None, progress: bool | None = None) -> np.ndarray:
     """One vector per text: pooled contextual vectors of a layer strategy.
 
     ``pooling="mean"`` with ``normalize=True`` on the ``last`` layer is the sentence-transformers
@@ -297,6 +362,10 @@ def sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], pooling: str
         normalize: divide each vector by its L2 norm.
         batch_size: texts per encoder call.
         strategy: layer strategy (``last``, ``sum_last_four``, ``layer=3``, ...; see ``layer_strategies``).
+        length_buckets: None or True: texts grouped by length, each batch cut to the smallest of
+            16, 32, 64, ... ``seq_length`` tokens that holds it (BERT only; the same vectors, to
+            float rounding, for a fraction of the compute on short texts); a list of widths: those;
+            False: every text padded to ``seq_length``.
         progress: show a tqdm progress bar; None shows it on a terminal only.
 
     Returns:
@@ -310,7 +379,7 @@ def sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], pooling: str
     """
     layers = parse_layer_strategy(strategy, bert.config.num_hidden_layers)
     batches = list(iter_sentence_embeddings(bert, texts, pooling=pooling, normalize=normalize, strategy=layers,
-                                            batch_size=batch_size, progress=progress))
+                                            batch_size=batch_size, length_buckets=length_buckets, progress=progress))
     if not batches:
         return np.zeros((0, layers.output_dim(bert.config.hidden_size)), np.float32)
     return np.concatenate(batches)
@@ -347,7 +416,7 @@ class _WordExtractor:
     """Streams texts (or pre-split words) -> ``WordVectors``, batching windows of many texts together."""
 
     def __init__(self, bert: PretrainedBert, layers: LayerStrategy, pooling: str, batch_size: int,
-                 stride: int | None):
+                 stride: int | None, widths: tuple[int, ...] | None):
         self.tokenizer = bert.tokenizer
         self.seq_length = bert.preprocessor.seq_length
         self.window_length = self.seq_length - 2
@@ -358,7 +427,9 @@ class _WordExtractor:
                              f"got {stride!r}")
         self.batch_size = batch_size
         self.dim = layers.output_dim(bert.config.hidden_size)
-        spec = tf.TensorSpec([batch_size, self.seq_length], tf.int32)
+        self.widths = widths  # None: every row padded to seq_length
+        width = None if widths else self.seq_length
+        spec = tf.TensorSpec([batch_size, width], tf.int32)
 
         def build(encoder):
             @tf.function(input_signature=[{name: spec for name in _INPUT_NAMES}, tf.TensorSpec(spec.shape, tf.bool)])
@@ -368,7 +439,7 @@ class _WordExtractor:
 
             return encode
 
-        self._encode = _traced(bert.encoder, ("words", layers, batch_size, self.seq_length), build)
+        self._encode = _traced(bert.encoder, ("words", layers, batch_size, width), build)
         self._pool = _word_pooling_function(self.dim, pooling)
         self._unknown = _UnknownReport()
 
@@ -381,6 +452,8 @@ class _WordExtractor:
                 rows.extend(self._rows(document))
                 pending.append(document)
             count += len(chunk)
+            if self.widths:  # rows of similar length share a batch (results are filed by row, in any order)
+                rows.sort(key=lambda row: len(row.word_ids))
             while len(rows) >= self.batch_size:
                 self._run(rows[: self.batch_size])
                 del rows[: self.batch_size]
@@ -430,8 +503,11 @@ class _WordExtractor:
         return rows
 
     def _run(self, rows: list[_Row]) -> None:
-        """Encodes up to ``batch_size`` rows (padded to the static shape) and files the kept vectors."""
-        shape = (self.batch_size, self.seq_length)
+        """Encodes up to ``batch_size`` rows (padded to ``seq_length``, or to their bucket width) and
+        files the kept vectors."""
+        longest = max(len(row.word_ids) for row in rows)
+        width = int(bucket_width([longest], self.widths)[0]) if self.widths else self.seq_length
+        shape = (self.batch_size, width)
         word_ids = np.full(shape, self.tokenizer.pad_id, np.int32)
         mask = np.zeros(shape, np.int32)
         keep = np.zeros(shape, bool)
@@ -465,7 +541,7 @@ class _WordExtractor:
 
 def iter_word_embeddings(bert: PretrainedBert, texts_or_words: Iterable[str | Sequence[str]], *,
                          strategy: str | int | LayerStrategy = "last", word_pooling: str = "first",
-                         batch_size: int = 32, stride: int | None = None,
+                         batch_size: int = 32, stride: int | None = None, length_buckets: LengthBuckets = None,
                          progress: bool | None = None) -> Iterator[WordVectors]:
     """Streams ``WordVectors``, one per input item, in order; reads the input lazily (flat memory).
 
@@ -478,7 +554,8 @@ def iter_word_embeddings(bert: PretrainedBert, texts_or_words: Iterable[str | Se
         raise ValueError("texts_or_words must be a list of texts or of word lists, got a single str; "
                          "wrap it in a list")
     layers = parse_layer_strategy(strategy, bert.config.num_hidden_layers)
-    extractor = _WordExtractor(bert, layers, word_pooling, batch_size, stride)
+    extractor = _WordExtractor(bert, layers, word_pooling, batch_size, stride,
+                               _feature_bucket_widths(bert, length_buckets))
     return _word_results(extractor, texts_or_words, progress)
 
 
@@ -489,7 +566,7 @@ def _word_results(extractor: _WordExtractor, items: Iterable, progress: bool | N
 
 def word_embeddings(bert: PretrainedBert, texts_or_words: Iterable[str | Sequence[str]],
                     strategy: str | int | LayerStrategy = "last", word_pooling: str = "first", *,
-                    batch_size: int = 32, stride: int | None = None,
+                    batch_size: int = 32, stride: int | None = None, length_buckets: LengthBuckets = None,
                     progress: bool | None = None) -> list[WordVectors]:
     """One vector per word of each text, from any layer strategy, for texts of any length.
 
@@ -503,6 +580,8 @@ def word_embeddings(bert: PretrainedBert, texts_or_words: Iterable[str | Sequenc
         batch_size: windows per encoder call (the windows of several texts share a batch).
         stride: pieces between window starts for texts longer than ``seq_length - 2`` pieces
             (default half a window, so each piece keeps at least a quarter window of context).
+        length_buckets: as ``sentence_embeddings``: windows grouped by length, each batch cut to
+            its bucket width (the same vectors); False pads every window to ``seq_length``.
         progress: show a tqdm progress bar; None shows it on a terminal only.
 
     Returns:
@@ -515,4 +594,5 @@ def word_embeddings(bert: PretrainedBert, texts_or_words: Iterable[str | Sequenc
         (['Ada', 'Lovelace', 'met', 'Babbage', '.'], (5, 1536))
     """
     return list(iter_word_embeddings(bert, texts_or_words, strategy=strategy, word_pooling=word_pooling,
-                                     batch_size=batch_size, stride=stride, progress=progress))
+                                     batch_size=batch_size, stride=stride, length_buckets=length_buckets,
+                                     progress=progress))

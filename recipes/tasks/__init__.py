@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from bertzoo.data.batching import batched_dataset
+from bertzoo.data.length_buckets import bucketed_training_dataset
 from bertzoo.families.bert.pretrained_bert import PretrainedBert
 
 CLASSIFICATION_TASKS = ("classify", "pair", "regression", "multilabel")
@@ -89,6 +90,11 @@ def task_of_finetuned(finetuned: Any, overrides: dict[str, Any] | None = None) -
     return task
 
 
-def training_dataset(encoded: Encoded, global_batch_size: int, seed: int) -> tf.data.Dataset:
-    """``(inputs, labels)`` reshuffled every epoch, repeated, in static ``global_batch_size`` batches."""
+def training_dataset(encoded: Encoded, global_batch_size: int, seed: int,
+                     length_buckets: tuple[int, ...] | None = None) -> tf.data.Dataset:
+    """``(inputs, labels)`` reshuffled every epoch, repeated, in static ``global_batch_size`` batches;
+    with ``length_buckets`` (widths), batches of similar lengths each cut to its bucket width."""
+    if length_buckets:
+        return bucketed_training_dataset(encoded.inputs, encoded.labels, batch_size=global_batch_size,
+                                         widths=length_buckets, seed=seed)
     return batched_dataset(encoded.inputs, encoded.labels, batch_size=global_batch_size, training=True, seed=seed)
