@@ -382,24 +382,27 @@ class WordPieceTokenizer(_WordPieceSettings, keras.layers.Layer):
         return self._fast_wordpiece.tokenize(strings)
 
     def _exact_tokenize(self, strings: tf.Tensor) -> tf.RaggedTensor:
-        """Any strings ``[n]`` -> int32 ``[n, (pieces)]`` by the full pipeline."""
-        words = self._basic_tokenize(strings)
-        return words.with_flat_values(self._wordpiece_ids(words.flat_values)).merge_dims(1, 2)
+        """Any strings ``[n]`` -> int32 ``[n, (pieces)]`` by the full pipeline.
+
+        Splits as ``CoreOpsTokenizer`` does (spaces around punctuation, then ``tf.strings.split``;
+        equal to ``_basic_tokenize``'s ``regex_split``) and leaves the empty strings that makes to
+        WordPiece, which gives them no pieces: no ragged validation, whose assertions are costly
+        in a ``tf.data`` map.
+        """
+        t = self._normalizer.tables
+        text = self._normalizer.normalize(strings)
+        text = tf.strings.regex_replace(text, f"({t.punctuation})|{t.split_space}", r" \1 ")
+        words = tf.strings.split(text, sep=" ")
+        pieces = self._wordpiece_ids(words.flat_values)
+        return tf.RaggedTensor.from_row_splits(
+            pieces.values, tf.gather(pieces.row_splits, words.row_splits), validate=False
+        )
 
     def _wordpiece_ids(self, words: tf.Tensor) -> tf.RaggedTensor:
-        """Words ``[n]`` -> int32 ``[n, (pieces)]``; too-long words are a single ``[UNK]``."""
-        pieces = self._wordpiece.tokenize(words)
+        """Words ``[n]`` -> int32 ``[n, (pieces)]``; too-long words are a single ``[UNK]``, as is
+        NUL, which they are replaced by (no vocabulary entry holds NUL, see ``_can_match``)."""
         too_long = tf.strings.length(words, unit="UTF8_CHAR") > self.max_input_chars_per_word
-        keep = tf.repeat(tf.logical_not(too_long), pieces.row_lengths())
-        kept = tf.RaggedTensor.from_row_lengths(
-            tf.boolean_mask(pieces.values, keep),
-            tf.where(too_long, tf.zeros_like(pieces.row_lengths()), pieces.row_lengths()),
-        )
-        n_long = tf.reduce_sum(tf.cast(too_long, tf.int64))
-        unk = tf.RaggedTensor.from_row_lengths(
-            tf.fill([n_long], tf.constant(self.unk_id, tf.int32)), tf.cast(too_long, tf.int64)
-        )
-        return tf.concat([kept, unk], axis=1)
+        return self._wordpiece.tokenize(tf.where(too_long, "\x00", words))
 
     # -- serialization -----------------------------------------------------------------------
 
