@@ -125,23 +125,23 @@ class BertPreprocessor(keras.layers.Layer):
     def _pack(self, dense: list[tf.Tensor], lengths: list[tf.Tensor]) -> dict[str, tf.Tensor]:
         """Segments ``[batch, seq_length]`` and their kept lengths ``[batch, 1]`` -> the three
         int32 outputs, by position: [CLS] at 0, segment a from 1, each segment followed by [SEP]."""
-        position = tf.range(self.seq_length, dtype=tf.int32)[tf.newaxis, :]
         vocab = self.tokenizer
-        word_ids = tf.fill(tf.shape(dense[0]), tf.constant(vocab.pad_id, tf.int32))
+        position = tf.range(self.seq_length, dtype=tf.int32)[tf.newaxis, :]
+        end = 1 + lengths[0]  # where a's [SEP] goes
+        a_at = tf.pad(dense[0][:, :-1], [[0, 0], [1, 0]])  # a's token i at position i + 1
+        word_ids = tf.where(position < end, a_at, vocab.pad_id)
+        word_ids = tf.where(position == end, vocab.sep_id, word_ids)
         type_ids = tf.zeros_like(word_ids)
-        start = tf.ones_like(lengths[0])  # where the segment's first token goes
-        for segment, (tokens, length) in enumerate(zip(dense, lengths)):
-            end = start + length  # where its [SEP] goes
-            shifted = tf.gather(tokens, tf.maximum(position - start, 0), batch_dims=1)
-            word_ids = tf.where((position >= start) & (position < end), shifted, word_ids)
-            word_ids = tf.where(position == end, vocab.sep_id, word_ids)
-            if segment == 1:
-                type_ids = tf.cast((position >= start) & (position <= end), tf.int32)
+        if len(dense) == 2:
             start = end + 1
-        word_ids = tf.where(position == 0, vocab.cls_id, word_ids)
+            end = start + lengths[1]
+            b_at = tf.gather(dense[1], tf.maximum(position - start, 0), batch_dims=1)
+            word_ids = tf.where((position >= start) & (position < end), b_at, word_ids)
+            word_ids = tf.where(position == end, vocab.sep_id, word_ids)
+            type_ids = tf.cast((position >= start) & (position <= end), tf.int32)
         return {
-            "input_word_ids": word_ids,
-            "input_mask": tf.cast(position < start, tf.int32),
+            "input_word_ids": tf.where(position == 0, vocab.cls_id, word_ids),
+            "input_mask": tf.cast(position <= end, tf.int32),
             "input_type_ids": type_ids,
         }
 
