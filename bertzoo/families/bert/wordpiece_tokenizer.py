@@ -5,7 +5,8 @@ Google's BasicTokenizer + WordpieceTokenizer (google-research/bert) is the refer
 full-width forms and ligatures), so the pipeline is assembled from lower-level ops whose character
 classes are built from Python's ``unicodedata`` (what the reference uses), not from the Unicode
 version compiled into RE2 or ICU. The normalisation steps live in ``basic_normalizer``, shared with
-the serving tokenizer (``bertzoo.export.core_ops_tokenizer``).
+the serving tokenizer (``bertzoo.export.core_ops_tokenizer``). Strings on which tensorflow-text's
+fast ops provably apply the same rules (most English text) take those ops instead.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ _UNMATCHABLE = " <bertzoo unmatchable {}> "
 # entry across a space: a control character (never in a fast-path domain) and no space.
 _FAST_UNMATCHABLE = "\x01{}"
 
-# Non-ASCII characters the fast path may take, where the rules below allow: Latin-1 Supplement,
+# Non-ASCII characters the fast path may take, as ``fast_path_code_points`` decides: Latin-1 Supplement,
 # Latin Extended-A and -B, General Punctuation (accented letters, curly quotes, dashes, spaces).
 _FAST_PATH_CANDIDATES = (range(0xA0, 0x250), range(0x2000, 0x2070))
 # Most bytes a domain character may have after normalisation: a word of n such characters then has
-# at most 3n bytes, the basis of the run limit in ``fast_path_domain``.
+# at most 3n bytes, the basis of the run limit in ``_fast_domain_pattern``.
 _MAX_NORMALIZED_BYTES = 3
 
 
@@ -56,9 +57,9 @@ def fast_path_code_points(lowercase: bool, strip_accents: bool) -> tuple[int, ..
     normalised form has at most ``_MAX_NORMALIZED_BYTES`` bytes, and, where lowercasing:
 
     * keeping accents (``tf.strings.lower``, ICU): those ICU lowercases as Python does;
-    * stripping accents (``FastBertNormalizer``: NFKC case folding, NFD, drop Mn): those whose
-      NFKC case folding gives what Python's ``lower`` gives once accents are stripped (not
-      ``ß``, ``µ``, ``…``, ligatures, superscripts, NBSP).
+    * stripping accents (``FastBertNormalizer``, which case-folds with NFKC, then NFD and drops
+      Mn): those whose NFKC case folding gives what Python's ``lower`` gives once accents are
+      stripped (not ``ß``, ``µ``, ``…``, ligatures, superscripts, NBSP).
 
     Measured over every returned code point in context (tests/test_tokenizer_fast_path.py).
     """
@@ -76,7 +77,8 @@ def fast_path_code_points(lowercase: bool, strip_accents: bool) -> tuple[int, ..
             continue
         if lowercase and not strip_accents and char in icu_misses:
             continue
-        if lowercase and strip_accents and _strip_marks(unicodedata.normalize("NFKC", char.casefold())) != google:
+        nfkc_folded = _strip_marks(unicodedata.normalize("NFKC", char.casefold()))
+        if lowercase and strip_accents and nfkc_folded != google:
             continue
         extra.append(cp)
     return tuple(ascii_points + extra)
@@ -172,7 +174,8 @@ class _WordPieceSettings:
 def _is_punctuation(char: str) -> bool:
     """Google's ``_is_punctuation``: ASCII symbols and every P* category."""
     cp = ord(char)
-    return 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126 or unicodedata.category(char)[0] == "P"
+    is_ascii_symbol = 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126
+    return is_ascii_symbol or unicodedata.category(char)[0] == "P"
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
@@ -197,6 +200,18 @@ class WordPieceTokenizer(_WordPieceSettings, keras.layers.Layer):
     capitals (U+2C2F, U+A7C0, U+10570..) alone, so they are rewritten afterwards; and it decides
     final sigma with its own Cased / Case_Ignorable data (e.g. U+2C2F, U+0888), so every capital
     sigma is lowercased beforehand by Python's rule (``_final_sigma_pattern``).
+
+    Routing (``tokenize``, and so ``BertPreprocessor``): most English text needs none of these
+    corrections, so each string whose characters all lie in the fast-path domain
+    (``fast_path_code_points``: ASCII without the controls Google drops, plus, by configuration,
+    Latin letters and General Punctuation) and whose non-ASCII text has no run over
+    ``max_input_chars_per_word // 3`` characters takes tensorflow-text's own ops:
+    ``FastBertNormalizer`` (uncased) or ICU ``tf.strings.lower`` (uncased, accents kept), then
+    ``FastWordpieceTokenizer`` with its own pre-tokenization. On that domain they apply the same
+    rules (measured on every domain code point in context, tests/test_tokenizer_fast_path.py);
+    the other strings take the steps above, and the results are merged back in order. A batch
+    with no such string runs the fast ops alone. ``basic_tokenize`` and ``tokenize_words`` always
+    take the steps above.
 
     Known difference from the reference: accent stripping rewrites each character on its own
     (NFD then drop Mn), without NFD's canonical reordering. This only matters when two of the 25
