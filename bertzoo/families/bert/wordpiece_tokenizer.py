@@ -171,6 +171,21 @@ class _WordPieceSettings:
         return self._vocabulary.mask_id
 
 
+def _google_can_match(token: str) -> bool:
+    """Whether some word of Google's BasicTokenizer can match ``token``: a word is a single
+    punctuation character or holds none, and never holds whitespace or a dropped control.
+    The fast path's FastWordpiece gets only such entries: it would match others (one with a
+    space matches across words)."""
+    body = token[2:] if token.startswith("##") else token
+    if not body or any(
+        c.isspace() or unicodedata.category(c) in ("Zs", "Cc", "Cf") or c == "\ufffd" for c in body
+    ):
+        return False
+    if any(_is_punctuation(c) for c in body):
+        return len(body) == 1 and body == token
+    return True
+
+
 def _is_punctuation(char: str) -> bool:
     """Google's ``_is_punctuation``: ASCII symbols and every P* category."""
     cp = ord(char)
@@ -259,7 +274,7 @@ class WordPieceTokenizer(_WordPieceSettings, keras.layers.Layer):
             for i, t in enumerate(tokens)
         ]
         fast_vocab = [
-            t if self._google_can_match(t) and last_id[t] == i else _FAST_UNMATCHABLE.format(i)
+            t if _google_can_match(t) and last_id[t] == i else _FAST_UNMATCHABLE.format(i)
             for i, t in enumerate(tokens)
         ]
         fast_vocab[self.unk_id] = "[UNK]"  # FastWordpiece looks its unknown token up by name
@@ -301,21 +316,6 @@ class WordPieceTokenizer(_WordPieceSettings, keras.layers.Layer):
         lines, a bare ``##`` ("#" is punctuation, so always a word of its own) and tokens with
         NUL (removed from the text as a control character)."""
         return token not in ("", "##") and "\x00" not in token
-
-    @staticmethod
-    def _google_can_match(token: str) -> bool:
-        """Whether some word of Google's BasicTokenizer can match ``token``: a word is a single
-        punctuation character or holds none, and never holds whitespace or a dropped control.
-        The fast path's FastWordpiece gets only such entries: it would match others (one with a
-        space matches across words)."""
-        body = token[2:] if token.startswith("##") else token
-        if not body or any(
-            c.isspace() or unicodedata.category(c) in ("Zs", "Cc", "Cf") or c == "\ufffd" for c in body
-        ):
-            return False
-        if any(_is_punctuation(c) for c in body):
-            return len(body) == 1 and body == token
-        return True
 
     # -- tokenization --------------------------------------------------------------------------
 
