@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import keras
-import keras_hub
 import tensorflow as tf
 
 from bertzoo.text.basic_normalizer import as_string_batch
 from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
-# Packed with this pad value, real tokens (ids >= 0) and padding can be told apart exactly.
-_PACKER_PAD = -1
 
 
 def check_seq_length(seq_length: int) -> int:
@@ -51,6 +48,22 @@ def segment_batches(inputs, owner: str) -> tuple[list[tf.Tensor], bool, int | No
     return strings, batches[0][1], batch_size
 
 
+def _kept_lengths(lengths: list[tf.Tensor], seq_length: int) -> list[tf.Tensor]:
+    """How many tokens of each segment Google's packing keeps, from the segments' lengths.
+
+    A single segment keeps ``min(n, seq_length - 2)``. A pair must fit ``room = seq_length - 3``;
+    ``_truncate_seq_pair`` pops from the longer segment (the second on a tie) until it does, so
+    a segment shorter than its share is kept whole and the other gets the rest, and two long ones
+    end at ``ceil(room / 2)`` for a and ``floor(room / 2)`` for b.
+    """
+    if len(lengths) == 1:
+        return [tf.minimum(lengths[0], seq_length - 2)]
+    a, b = lengths
+    room = seq_length - 3
+    kept_a = tf.minimum(a, tf.maximum(room - b, (room + 1) // 2))
+    return [kept_a, tf.minimum(b, room - kept_a)]
+
+
 @keras.saving.register_keras_serializable(package="bertzoo")
 class BertPreprocessor(keras.layers.Layer):
     """Strings, or pairs of strings, -> the encoder's ``input_word_ids`` / ``input_mask`` /
@@ -59,10 +72,12 @@ class BertPreprocessor(keras.layers.Layer):
     Tokenizes with ``tokenizer`` and packs ``[CLS] a [SEP]`` or ``[CLS] a [SEP] b [SEP]``. Too-long
     inputs are truncated as Google's ``_truncate_seq_pair``: one token at a time from the end of
     the longer segment, from the second segment on a tie; a single segment keeps its first
-    ``seq_length - 2`` tokens. (KerasHub's round-robin ``MultiSegmentPacker`` does the packing; the
-    tests prove it equal to that rule for random lengths.) ``input_type_ids`` is 0 for
-    ``[CLS] a [SEP]`` and 1 for ``b [SEP]``; padding has word id ``[PAD]``, mask 0 and type 0.
-    Special ids come from the tokenizer's vocabulary. The output's last dimension is static.
+    ``seq_length - 2`` tokens. The kept lengths are computed in closed form (``_kept_lengths``)
+    and the rows built by dense ``tf.where`` / ``tf.gather`` over positions, a few ops with no
+    ragged validation (packing was the larger cost once tokenization got fast); the tests prove it
+    equal to the rule for random lengths. ``input_type_ids`` is 0 for ``[CLS] a [SEP]`` and 1
+    for ``b [SEP]``; padding has word id ``[PAD]``, mask 0 and type 0. Special ids come from the
+    tokenizer's vocabulary. The output's last dimension is static.
 
     Inputs: a batch of strings ``[batch]`` (a scalar gives ``[seq_length]`` outputs), or a pair
     ``(strings_a, strings_b)`` as a tuple or list of two tensors. A list of two Python strings is
@@ -94,31 +109,41 @@ class BertPreprocessor(keras.layers.Layer):
             )
         self.seq_length = check_seq_length(seq_length)
         self.tokenizer = tokenizer
-        self._packer = keras_hub.layers.MultiSegmentPacker(
-            sequence_length=seq_length,
-            start_value=tokenizer.cls_id,
-            end_value=tokenizer.sep_id,
-            pad_value=_PACKER_PAD,
-            truncate="round_robin",
-        )
 
     def call(self, inputs) -> dict[str, tf.Tensor]:
         strings, scalar, batch_size = segment_batches(inputs, type(self).__name__)
         token_ids = [self.tokenizer.tokenize(s) for s in strings]
-        word_ids, type_ids = self._packer(tuple(token_ids) if len(token_ids) > 1 else token_ids[0])
-        is_token = tf.not_equal(word_ids, _PACKER_PAD)
-        outputs = {
-            "input_word_ids": tf.where(is_token, word_ids, self.tokenizer.pad_id),
-            "input_mask": tf.cast(is_token, tf.int32),
-            "input_type_ids": tf.where(is_token, type_ids, 0),
-        }
-        outputs = {
-            k: tf.ensure_shape(tf.cast(v, tf.int32), [batch_size, self.seq_length])
-            for k, v in outputs.items()
-        }
+        # Each segment's first seq_length tokens, as [batch, seq_length] (zeros past the end).
+        dense = [ids.to_tensor(0, shape=[None, self.seq_length]) for ids in token_ids]
+        lengths = _kept_lengths([ids.row_lengths() for ids in token_ids], self.seq_length)
+        outputs = self._pack(dense, [tf.cast(n, tf.int32)[:, tf.newaxis] for n in lengths])
+        outputs = {k: tf.ensure_shape(v, [batch_size, self.seq_length]) for k, v in outputs.items()}
         if scalar:
             outputs = {k: v[0] for k, v in outputs.items()}
         return outputs
+
+    def _pack(self, dense: list[tf.Tensor], lengths: list[tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Segments ``[batch, seq_length]`` and their kept lengths ``[batch, 1]`` -> the three
+        int32 outputs, by position: [CLS] at 0, segment a from 1, each segment followed by [SEP]."""
+        vocab = self.tokenizer
+        position = tf.range(self.seq_length, dtype=tf.int32)[tf.newaxis, :]
+        end = 1 + lengths[0]  # where a's [SEP] goes
+        a_at = tf.pad(dense[0][:, :-1], [[0, 0], [1, 0]])  # a's token i at position i + 1
+        word_ids = tf.where(position < end, a_at, vocab.pad_id)
+        word_ids = tf.where(position == end, vocab.sep_id, word_ids)
+        type_ids = tf.zeros_like(word_ids)
+        if len(dense) == 2:
+            start = end + 1
+            end = start + lengths[1]
+            b_at = tf.gather(dense[1], tf.maximum(position - start, 0), batch_dims=1)
+            word_ids = tf.where((position >= start) & (position < end), b_at, word_ids)
+            word_ids = tf.where(position == end, vocab.sep_id, word_ids)
+            type_ids = tf.cast((position >= start) & (position <= end), tf.int32)
+        return {
+            "input_word_ids": tf.where(position == 0, vocab.cls_id, word_ids),
+            "input_mask": tf.cast(position <= end, tf.int32),
+            "input_type_ids": type_ids,
+        }
 
     def compute_output_spec(self, inputs) -> dict[str, keras.KerasTensor]:
         first = split_segments(inputs)[0]
