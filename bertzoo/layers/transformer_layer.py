@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from bertzoo.layers.activations import get_activation
@@ -95,11 +94,10 @@ class TransformerLayer(keras.layers.Layer):
         def split_heads(x):
             return ops.reshape(x, (batch, length, self.num_attention_heads, self.head_size))
 
-        query, key, value = self._project_query_key_value(flat)
         context = dot_product_attention(
-            split_heads(query),
-            split_heads(key),
-            split_heads(value),
+            split_heads(self.query_dense(flat)),
+            split_heads(self.key_dense(flat)),
+            split_heads(self.value_dense(flat)),
             key_mask=input_mask,
             dropout=self.attention_probs_dropout,
             training=training,
@@ -114,21 +112,6 @@ class TransformerLayer(keras.layers.Layer):
         layer_output = self.output_layer_norm(attention_output + ops.cast(layer_output, "float32"))
         layer_output = ops.reshape(layer_output, (batch, length, self.hidden_size))
         return ops.cast(layer_output, self.compute_dtype)
-
-    def _project_query_key_value(self, flat):
-        """The query, key and value projections as one ``[hidden, 3 * hidden]`` matmul.
-
-        Three separate matmuls read the activations three times and are a third as wide; the
-        kernels are concatenated on each call instead (a copy of ``3 * hidden^2`` values, small
-        next to the matmul), so the variables, their names and every checkpoint format stay those
-        of three Dense layers, and the gradient of the concatenation splits back into them.
-        """
-        projections = (self.query_dense, self.key_dense, self.value_dense)
-        kernel = ops.concatenate([ops.cast(layer.kernel, self.compute_dtype) for layer in projections], axis=1)
-        bias = ops.concatenate([ops.cast(layer.bias, self.compute_dtype) for layer in projections], axis=0)
-        # matmul + bias_add: the pattern TensorFlow's graph optimizer fuses into one oneDNN matmul.
-        fused = tf.nn.bias_add(tf.matmul(ops.cast(flat, self.compute_dtype), kernel), bias)
-        return ops.split(fused, 3, axis=-1)
 
     def compute_output_shape(self, hidden_states_shape, input_mask_shape=None):
         return tuple(hidden_states_shape)

@@ -190,12 +190,7 @@ class BertAdamW(keras.optimizers.AdamW):
         context = tf.distribute.get_replica_context()
         if context is not None and context.num_replicas_in_sync > 1:
             grads = context.all_reduce(tf.distribute.ReduceOp.SUM, list(grads))
-        if not self.global_clipnorm or self.clipnorm:
-            return super()._clip_gradients(grads)
-        # TensorFlow's global norm sums one fused L2Loss per gradient (Keras squares each gradient
-        # into a temporary, then sums it: two passes); same clipping rule, NaN for a non-finite norm.
-        clipped, _ = tf.clip_by_global_norm(list(grads), self.global_clipnorm)
-        return clipped
+        return super()._clip_gradients(grads)
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
         # Already summed in _clip_gradients.
