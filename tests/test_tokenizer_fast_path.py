@@ -9,6 +9,7 @@ from bertzoo.families.bert import WordPieceTokenizer
 from bertzoo.families.bert.wordpiece_tokenizer import fast_path_code_points
 from bertzoo.text import Vocabulary
 from tests.reference import google_tokenization as ref
+from tests.test_wordpiece_tokenizer import CONFIGS  # name: (vocabulary, lowercase, strip_accents)
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 LIMIT = 200  # max_input_chars_per_word, the default
@@ -22,15 +23,6 @@ def cased_vocab_tokens() -> list[str]:
     words = ["Hello", "World", "hello", "Café", "naïve", "don", "a b", "a.b", "##", "", "##.", "x\u00a0y",
              "Hello"]
     return SPECIALS + words + chars + ["##" + c for c in chars if c.isalnum()]
-
-
-CONFIGS = {
-    # name: (vocabulary, lowercase, strip_accents)
-    "uncased": ("real", True, None),
-    "uncased_keep_accents": ("real", True, False),
-    "cased": ("small", False, None),
-    "cased_strip_accents": ("small", False, True),
-}
 
 
 @pytest.fixture(scope="module")
