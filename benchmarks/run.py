@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv)
     print(f"\n`{command}` on {machine['cpu']} ({peak.cores} cores), load average "
           f"{machine['load_average_start']} -> {machine['load_average_end']}, {machine['wall_seconds']} s")
-    print(f"ceiling (best TensorFlow matmul, start and end of the run): "
+    print("ceiling (best TensorFlow matmul, start and end of the run): "
           + ", ".join(f"{p} {g} GFLOP/s" for p, g in ceiling.items()))
     print(f"{machine['peak_note']}\n")
     if "sentences" in machine:
