@@ -33,8 +33,9 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
-from bertzoo.text.basic_normalizer import CJK_RANGES, _re2_class, as_string_batch, with_static_rows
+from bertzoo.text.basic_normalizer import _re2_class, as_string_batch, with_static_rows
 from bertzoo.text.vocabulary import Vocabulary
+from bertzoo.text.word_splitter import _is_cjk, _is_punctuation
 from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer, _WordPieceSettings
 
 __all__ = ["CoreOpsTokenizer"]
@@ -83,13 +84,13 @@ def _fast_path_classes() -> _FastPathClasses:
         if (
             (category in ("Cc", "Cf") and not is_space)
             or category == "Mn"
-            or any(lo <= cp <= hi for lo, hi in CJK_RANGES)
+            or _is_cjk(char)
             or not unicodedata.is_normalized("NFD", char)
             or not lowercase_ok
             or (is_space and not char.isspace())
         ):
             raise ValueError(f"U+{cp:04X} cannot take the fast path: Google's tokenizer rewrites it.")
-        if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126 or category[0] == "P":
+        if _is_punctuation(char):
             punctuation.append(cp)
         elif is_space and not char.isascii():
             extra_spaces.append(cp)

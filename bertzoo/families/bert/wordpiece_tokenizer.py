@@ -29,6 +29,7 @@ from bertzoo.text.basic_normalizer import (
 # Still importable from here: the tests read _unicode_tables.
 from bertzoo.text.basic_normalizer import CJK_RANGES, _unicode_tables  # noqa: F401
 from bertzoo.text.vocabulary import Vocabulary
+from bertzoo.text.word_splitter import _is_control, _is_punctuation, _is_whitespace
 
 # A vocabulary entry that can never match a word (words never contain spaces); it stands in for
 # entries FastWordpiece cannot hold and for earlier duplicates, so ids stay equal to line numbers.
@@ -177,20 +178,11 @@ def _google_can_match(token: str) -> bool:
     The fast path's FastWordpiece gets only such entries: it would match others (one with a
     space matches across words)."""
     body = token[2:] if token.startswith("##") else token
-    if not body or any(
-        c.isspace() or unicodedata.category(c) in ("Zs", "Cc", "Cf") or c == "\ufffd" for c in body
-    ):
+    if not body or any(_is_whitespace(c) or _is_control(c) for c in body):
         return False
     if any(_is_punctuation(c) for c in body):
         return len(body) == 1 and body == token
     return True
-
-
-def _is_punctuation(char: str) -> bool:
-    """Google's ``_is_punctuation``: ASCII symbols and every P* category."""
-    cp = ord(char)
-    is_ascii_symbol = 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126
-    return is_ascii_symbol or unicodedata.category(char)[0] == "P"
 
 
 @keras.saving.register_keras_serializable(package="bertzoo")
