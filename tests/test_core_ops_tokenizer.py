@@ -210,10 +210,18 @@ KEYS = ("input_word_ids", "input_mask", "input_type_ids")
 
 
 def assert_same_packing(bert_pre, core_pre, inputs):
-    want, got = bert_pre(inputs), core_pre(inputs)
-    for key in KEYS:
-        assert got[key].dtype == tf.int32
-        np.testing.assert_array_equal(got[key].numpy(), want[key].numpy(), err_msg=key)
+    want = bert_pre(inputs)
+    segments = [tf.convert_to_tensor(s) for s in (inputs if isinstance(inputs, tuple) else [inputs])]
+    # A static seq_length packs by position; one given as a tensor (TF Hub's bert_pack_inputs)
+    # by a scatter: both must give BertPreprocessor's outputs.
+    by_tensor = core_pre.pack_token_ids([core_pre.tokenizer.tokenize(tf.reshape(s, [-1])) for s in segments],
+                                        tf.constant(core_pre.seq_length))
+    if segments[0].shape.rank == 0:
+        by_tensor = {k: v[0] for k, v in by_tensor.items()}
+    for got in (core_pre(inputs), by_tensor):
+        for key in KEYS:
+            assert got[key].dtype == tf.int32
+            np.testing.assert_array_equal(got[key].numpy(), want[key].numpy(), err_msg=key)
 
 
 def test_packing_same_as_bert_preprocessor_real_text(tokenizers):

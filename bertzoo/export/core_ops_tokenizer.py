@@ -11,17 +11,18 @@ The pipeline, for a batch of strings:
 1. Route: one ``regex_full_match`` finds the strings whose characters all lie in the fast path's
    domain (printable ASCII, tab, newline, return and a few English typography characters that
    Google's BasicTokenizer never rewrites, ``_fast_path_classes``).
-2. Fast path, for those: ASCII ``tf.strings.lower`` (uncased), punctuation padded with spaces and
-   no-break spaces made spaces (one ``regex_replace``), then a whitespace ``tf.strings.split``.
-   Exact by construction: a domain string needs no decoding, cleaning, CJK spacing, Unicode
+2. Fast path, run on the whole batch (cheap) and kept for those: ASCII ``tf.strings.lower``
+   (uncased), punctuation padded with spaces and no-break spaces made spaces (one
+   ``regex_replace``); the words are what lies between whitespace. Exact by construction: a domain string needs no decoding, cleaning, CJK spacing, Unicode
    lowercasing or accent stripping (tests/test_core_ops_fast_path.py checks every domain code
    point in context against Google's rules).
 3. Exact path, for the rest: the very same ``BasicNormalizer`` as ``WordPieceTokenizer``, then
-   punctuation and ``str.split`` whitespace padded with spaces and a split on spaces.
-4. The words of both paths, merged back in input order, go through WordPiece together: a word in
-   the vocabulary is one lookup; the rest run greedy longest-match-first as a ``tf.while_loop``
-   over all such words of the batch at once, looking up candidate pieces (``tf.strings.substr``
-   in characters) in a ``StaticHashTable``.
+   punctuation and ``str.split`` whitespace padded with spaces. Its texts replace those rows of
+   the fast path's (one ``tensor_scatter_nd_update``) and one ``tf.strings.split`` makes words.
+4. The words go through WordPiece together: a word in the vocabulary is one lookup; for the
+   rest, every candidate piece at every character position is looked up at once
+   (``tf.strings.substr`` in characters, a ``StaticHashTable``), and a short ``tf.while_loop``
+   walks each word's greedy longest-match-first path through those answers.
 """
 
 from __future__ import annotations
@@ -107,8 +108,8 @@ class CoreOpsTokenizer(_WordPieceSettings, tf.Module):
     (the fast path's domain, see the module docstring) skip the Unicode normalisation; the rest
     take it. Where the tensorflow-text pipeline uses ``regex_split``, punctuation is padded with
     spaces (``regex_replace``) and the text split (``tf.strings.split``); where it uses
-    ``FastWordpieceTokenizer``, greedy longest-match-first runs as a ``tf.while_loop`` over all
-    words of the batch at once. Measured equal to ``WordPieceTokenizer`` on every code point in
+    ``FastWordpieceTokenizer``, greedy longest-match-first runs over all words of the batch at
+    once (``_longest_match_first``). Measured equal to ``WordPieceTokenizer`` on every code point in
     context and on thousands of mixed strings (tests/test_core_ops_tokenizer.py), and to Google's
     rules on every fast-path code point (tests/test_core_ops_fast_path.py); no known difference.
 
@@ -229,61 +230,59 @@ class CoreOpsTokenizer(_WordPieceSettings, tf.Module):
         return words.with_flat_values(self._wordpiece_ids(words.flat_values))
 
     def _basic_tokenize(self, strings: tf.Tensor) -> tf.RaggedTensor:
-        """Google's BasicTokenizer on a rank-1 batch: each string by the fast path if all its
-        characters lie in the fast path's domain, else by the exact path; rows in input order."""
+        """Google's BasicTokenizer on a rank-1 batch: each string's words spaced out by the fast
+        path if all its characters lie in the fast path's domain, else by the exact path; the
+        spaced texts, in input order, split once on whitespace."""
         in_domain = tf.strings.regex_full_match(strings, self._fast_domain_pattern)
-        fast_rows = tf.where(in_domain)[:, 0]
-        exact_rows = tf.where(tf.logical_not(in_domain))[:, 0]
-        fast_words = self._fast_basic_tokenize(tf.gather(strings, fast_rows))
-        exact_words = self._exact_basic_tokenize(tf.gather(strings, exact_rows))
-        input_order = tf.math.invert_permutation(tf.concat([fast_rows, exact_rows], 0))
-        return tf.gather(tf.concat([fast_words, exact_words], 0), input_order)
-
-    def _fast_basic_tokenize(self, strings: tf.Tensor) -> tf.RaggedTensor:
-        """BasicTokenizer for strings of the fast path's domain (``_fast_path_classes``): none
-        needs cleaning or accent stripping, lowercasing is ASCII's, and ASCII whitespace splits."""
-        text = tf.strings.lower(strings) if self.lowercase else strings
-        text = tf.strings.regex_replace(text, self._fast_split_pattern, r" \1 ")
+        exact_rows = tf.where(tf.logical_not(in_domain))
+        text = tf.tensor_scatter_nd_update(
+            self._fast_spaced_text(strings), exact_rows, self._exact_spaced_text(tf.gather_nd(strings, exact_rows))
+        )
         return tf.strings.split(text)
 
-    def _exact_basic_tokenize(self, strings: tf.Tensor) -> tf.RaggedTensor:
-        """BasicTokenizer for any strings: the shared normaliser, then the split that
-        ``WordPieceTokenizer`` does with ``regex_split``, in core ops."""
+    def _fast_spaced_text(self, strings: tf.Tensor) -> tf.Tensor:
+        """BasicTokenizer's words between spaces, for strings of the fast path's domain
+        (``_fast_path_classes``): none needs cleaning or accent stripping, lowercasing is ASCII's,
+        punctuation is padded with spaces and no-break spaces become spaces."""
+        text = tf.strings.lower(strings) if self.lowercase else strings
+        return tf.strings.regex_replace(text, self._fast_split_pattern, r" \1 ")
+
+    def _exact_spaced_text(self, strings: tf.Tensor) -> tf.Tensor:
+        """BasicTokenizer's words between spaces, for any strings: the shared normaliser, then
+        every ``str.split()`` whitespace made a space and every punctuation character spaced out
+        (the split ``WordPieceTokenizer`` does with ``regex_split``). What is left that
+        ``tf.strings.split`` would split on is a space: the normaliser drops ``\\v`` and ``\\f``."""
         t = self._normalizer.tables
         text = self._normalizer.normalize(strings)
-        # Every str.split() whitespace becomes a space and every punctuation character a word of
-        # its own between spaces; then split on single spaces, dropping the empty strings.
-        text = tf.strings.regex_replace(text, f"({t.punctuation})|{t.split_space}", r" \1 ")
-        words = tf.strings.split(text, sep=" ")
-        return tf.ragged.boolean_mask(words, tf.not_equal(words, ""))
+        return tf.strings.regex_replace(text, f"({t.punctuation})|{t.split_space}", r" \1 ")
 
     def _wordpiece_ids(self, words: tf.Tensor) -> tf.RaggedTensor:
         """Words ``[n]`` -> int32 ``[n, (pieces)]``: Google's WordpieceTokenizer, word by word.
 
         A word in the vocabulary is one lookup; a word over ``max_input_chars_per_word`` is
         ``[UNK]``; the rest go through ``_longest_match_first``, and one with a remainder no piece
-        matches is a single ``[UNK]``. Pieces are gathered as (word, id) pairs in the order they
-        are found, then grouped by a stable sort on the word.
+        matches is a single ``[UNK]``. Pieces are gathered as (word, id) pairs, each word's in
+        order, then grouped by a stable sort on the word.
         """
         num_words = tf.shape(words, out_type=tf.int64)[0]
         num_chars = tf.strings.length(words, unit="UTF8_CHAR")
         too_long = num_chars > self.max_input_chars_per_word
         whole_id = self._token_ids.lookup(words)
         is_whole = (whole_id >= 0) & (num_chars > 0) & tf.logical_not(too_long)
-        is_greedy = tf.logical_not(is_whole | too_long)
+        # An empty word has no pieces (nor is it [UNK]); every other word is whole, too long or greedy.
+        is_greedy = tf.logical_not(is_whole | too_long) & (num_chars > 0)
 
         greedy_words = tf.where(is_greedy)[:, 0]
         piece_word, piece_id, failed = self._longest_match_first(
             tf.gather(words, greedy_words), tf.gather(num_chars, greedy_words)
         )
-        keep = tf.logical_not(tf.gather(failed, piece_word))
         unk_words = tf.concat([tf.where(too_long)[:, 0], tf.boolean_mask(greedy_words, failed)], 0)
-        found_words = tf.gather(greedy_words, tf.boolean_mask(piece_word, keep))
+        found_words = tf.gather(greedy_words, piece_word)
         word = tf.concat([tf.where(is_whole)[:, 0], found_words, unk_words], 0)
         ids = tf.concat(
             [
                 tf.boolean_mask(whole_id, is_whole),
-                tf.boolean_mask(piece_id, keep),
+                piece_id,
                 tf.fill(tf.shape(unk_words), tf.constant(self.unk_id, tf.int32)),
             ],
             0,
@@ -294,60 +293,68 @@ class CoreOpsTokenizer(_WordPieceSettings, tf.Module):
         )
 
     def _longest_match_first(self, words: tf.Tensor, num_chars: tf.Tensor):
-        """Greedy longest-match-first over all ``words`` at once, one piece per loop step.
+        """Greedy longest-match-first over all ``words`` at once (each at least one character).
 
-        Each step takes every unfinished word at its current character position, looks up all
-        its candidate pieces (1 up to the longest vocabulary entry, ``##``-prefixed after the
-        start) and advances by the longest that is in the vocabulary; a word with none fails.
+        Every character position of every word is a possible piece start: the longest vocabulary
+        piece at each (``##``-prefixed after the word's start, at most as long as the longest
+        entry) is found with one lookup of all candidate prefixes. The greedy walk then only
+        follows those answers from each word's first character, one gather per piece; a word
+        reaching a position with no piece fails. Candidates are a few per character, and the walk's
+        loop has a handful of ops, where a lookup per walk step would cost a full pass of
+        string ops per piece.
 
         Returns:
-            (piece_word int64 ``[pieces]`` indexing ``words``, piece_id int32 ``[pieces]`` in
-            the order found, failed bool ``[n]``).
+            (piece_word int64 ``[pieces]`` indexing ``words``, piece_id int32 ``[pieces]``, in
+            word order then position, failed bool ``[n]``).
         """
-        n = tf.shape(words)[0]
-        max_start = tf.constant(self._max_word_start_chars, tf.int32)
-        max_continuation = tf.constant(self._max_continuation_chars, tf.int32)
-
-        def not_done(position, failed):
-            return (position < num_chars) & tf.logical_not(failed)
-
-        def step(i, position, failed, found_words, found_ids):
-            active = tf.where(not_done(position, failed))[:, 0]
-            start = tf.gather(position, active)
-            remaining = tf.gather(num_chars, active) - start
-            count = tf.minimum(remaining, tf.where(start > 0, max_continuation, max_start))
-            lengths = tf.ragged.range(1, count + 1)
-            row = lengths.value_rowids()
-            length = lengths.flat_values
-            # Cut each word's window of candidates once, so candidates copy short strings.
-            window = tf.strings.substr(tf.gather(words, active), start, count, unit="UTF8_CHAR")
-            piece = tf.strings.substr(
-                tf.gather(window, row), tf.zeros_like(length), length, unit="UTF8_CHAR"
-            )
-            key = tf.where(tf.gather(start, row) > 0, tf.strings.join(["##", piece]), piece)
-            piece_ids = self._token_ids.lookup(key)
-            num_active = tf.shape(active)[0]
-            best = tf.math.unsorted_segment_max(tf.where(piece_ids >= 0, length, 0), row, num_active)
-            is_best = (piece_ids >= 0) & tf.equal(length, tf.gather(best, row))
-            best_id = tf.math.unsorted_segment_max(tf.where(is_best, piece_ids, -1), row, num_active)
-            matched = best > 0
-            index = active[:, tf.newaxis]
-            position = tf.tensor_scatter_nd_add(position, index, best)
-            failed = tf.tensor_scatter_nd_update(failed, index, tf.logical_not(matched))
-            found_words = found_words.write(i, tf.boolean_mask(active, matched))
-            found_ids = found_ids.write(i, tf.boolean_mask(best_id, matched))
-            return i + 1, position, failed, found_words, found_ids
-
-        def array(dtype):
-            # Element 0 is empty, so concat() works when no word needs the loop.
-            empty = tf.zeros([0], dtype)
-            pieces = tf.TensorArray(dtype, size=1, dynamic_size=True, infer_shape=False, element_shape=[None])
-            return pieces.write(0, empty)
-
-        _, _, failed, found_words, found_ids = tf.while_loop(
-            lambda i, position, failed, *_: tf.reduce_any(not_done(position, failed)),
-            step,
-            (tf.constant(1), tf.zeros([n], tf.int32), tf.zeros([n], tf.bool), array(tf.int64),
-             array(tf.int32)),
+        n = tf.shape(words, out_type=tf.int64)[0]
+        # One row per piece start: (word, position), flat in word order.
+        starts = tf.ragged.range(num_chars)
+        start_word = starts.value_rowids()
+        position = starts.flat_values
+        word_start = starts.row_splits[:-1]
+        # The candidates at each start: its first 1..count characters, "##" before them past
+        # the word's start.
+        count = tf.minimum(
+            tf.gather(num_chars, start_word) - position,
+            tf.where(position > 0, self._max_continuation_chars, self._max_word_start_chars),
         )
-        return found_words.concat(), found_ids.concat(), failed
+        window = tf.strings.substr(tf.gather(words, start_word), position, count, unit="UTF8_CHAR")
+        is_continuation = position > 0
+        window = tf.where(is_continuation, tf.strings.join(["##", window]), window)
+        lengths = tf.ragged.range(1, count + 1)
+        candidate_start = lengths.value_rowids()
+        length = lengths.flat_values
+        prefix = length + 2 * tf.cast(tf.gather(is_continuation, candidate_start), tf.int32)
+        piece = tf.strings.substr(
+            tf.gather(window, candidate_start), tf.zeros_like(prefix), prefix, unit="UTF8_CHAR"
+        )
+        piece_ids = self._token_ids.lookup(piece)
+        num_starts = tf.shape(position, out_type=tf.int64)[0]
+        found = piece_ids >= 0
+        best = tf.math.unsorted_segment_max(tf.where(found, length, 0), candidate_start, num_starts)
+        is_best = found & tf.equal(length, tf.gather(best, candidate_start))
+        best_id = tf.math.unsorted_segment_max(tf.where(is_best, piece_ids, -1), candidate_start, num_starts)
+
+        # The walk: each word from its first character, by the longest piece found there.
+        def walking(at, visited):
+            return tf.reduce_any(at < num_chars)
+
+        def walk(at, visited):
+            active = at < num_chars
+            index = word_start + tf.cast(tf.minimum(at, num_chars - 1), tf.int64)
+            step = tf.gather(best, index)
+            visited = tf.tensor_scatter_nd_update(
+                visited, index[:, tf.newaxis], tf.gather(visited, index) | active
+            )
+            # A position with no piece ends the word (it failed: see below).
+            at = tf.where(active, tf.where(step > 0, at + step, num_chars), at)
+            return at, visited
+
+        _, visited = tf.while_loop(
+            walking, walk, (tf.zeros([n], tf.int32), tf.zeros([num_starts], tf.bool))
+        )
+        failed_at = visited & tf.equal(best, 0)
+        failed = tf.math.unsorted_segment_max(tf.cast(failed_at, tf.int32), start_word, n) > 0
+        keep = visited & tf.logical_not(tf.gather(failed, start_word))
+        return tf.boolean_mask(start_word, keep), tf.boolean_mask(best_id, keep), failed

@@ -2,9 +2,11 @@
 
 ``CorePreprocessor`` gives the ``input_word_ids`` / ``input_mask`` / ``input_type_ids`` of
 ``BertPreprocessor`` with a ``CoreOpsTokenizer`` and a packer in core ops (no KerasHub
-``MultiSegmentPacker``, no tensorflow-text): every kept token, ``[CLS]`` and ``[SEP]`` is written
-into the padded ``input_word_ids`` by one ``tensor_scatter_nd_update``, and the mask and type ids
-are comparisons of column numbers with each row's segment boundaries. The argument checks are
+``MultiSegmentPacker``, no tensorflow-text). At a fixed ``seq_length`` it packs by position with
+``BertPreprocessor``'s own dense ops (``pack_segments``); at a length given as a tensor (the TF Hub
+preprocessor's ``bert_pack_inputs``) every kept token, ``[CLS]`` and ``[SEP]`` is written into
+the padded ``input_word_ids`` by one ``tensor_scatter_nd_update``, and the mask and type ids are
+comparisons of column numbers with each row's segment boundaries. The argument checks are
 ``BertPreprocessor``'s own.
 """
 
@@ -13,7 +15,12 @@ from __future__ import annotations
 import tensorflow as tf
 
 from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
-from bertzoo.families.bert.bert_preprocessor import BertPreprocessor, check_seq_length, segment_batches
+from bertzoo.families.bert.bert_preprocessor import (
+    BertPreprocessor,
+    check_seq_length,
+    pack_segments,
+    segment_batches,
+)
 from bertzoo.families.bert.wordpiece_tokenizer import WordPieceTokenizer
 
 __all__ = ["CorePreprocessor"]
@@ -106,7 +113,8 @@ class CorePreprocessor(tf.Module):
             with tf.control_dependencies([check]):
                 seq_length = tf.identity(seq_length)
         else:
-            seq_length = check_seq_length(seq_length)
+            # A static length packs by position, as BertPreprocessor does (fewer ops).
+            return pack_segments(token_ids, check_seq_length(seq_length), self.tokenizer)
         lengths = [ids.row_lengths() for ids in token_ids]
         if len(token_ids) == 1:
             keep = [tf.minimum(lengths[0], seq_length - 2)]

@@ -64,6 +64,51 @@ def _kept_lengths(lengths: list[tf.Tensor], seq_length: int) -> list[tf.Tensor]:
     return [kept_a, tf.minimum(b, room - kept_a)]
 
 
+def pack_segments(token_ids: list[tf.RaggedTensor], seq_length: int, vocab) -> dict[str, tf.Tensor]:
+    """One or two int32 ``[batch, (tokens)]`` segments -> ``input_word_ids`` / ``input_mask`` /
+    ``input_type_ids`` int32 ``[batch, seq_length]``, truncated as Google's ``_truncate_seq_pair``.
+
+    By position, in dense ops: [CLS] at 0, segment a from 1, each segment followed by [SEP]; the
+    special ids come from ``vocab`` (a tokenizer with ``cls_id``, ``sep_id``, ``pad_id``). Core
+    ops only, so the serving preprocessor packs with it too.
+    """
+    row_lengths = [ids.row_lengths() for ids in token_ids]
+    if len(token_ids) == 2 and None in (token_ids[0].shape[0], token_ids[1].shape[0]):
+        # Batch sizes known only at run time (a serving signature): a clear error, not a gather's.
+        with tf.control_dependencies([tf.debugging.assert_equal(
+                token_ids[0].nrows(), token_ids[1].nrows(),
+                message="The two segments of a pair differ in batch size.")]):
+            row_lengths = [tf.identity(n) for n in row_lengths]
+    lengths = [tf.cast(n, tf.int32)[:, tf.newaxis] for n in _kept_lengths(row_lengths, seq_length)]
+    position = tf.range(seq_length, dtype=tf.int32)[tf.newaxis, :]
+    if len(token_ids) == 1:  # the common case, in the fewest ops
+        # [CLS], then a's first seq_length - 1 tokens, [PAD] past its end; its [SEP] goes right
+        # after the kept ones, over the last kept-out token or over padding.
+        a_at = tf.pad(token_ids[0].to_tensor(vocab.pad_id, shape=[None, seq_length - 1]),
+                      [[0, 0], [1, 0]], constant_values=vocab.cls_id)
+        end = 1 + lengths[0]
+        return {
+            "input_word_ids": tf.where(position == end, vocab.sep_id, a_at),
+            "input_mask": tf.cast(position <= end, tf.int32),
+            "input_type_ids": tf.zeros_like(a_at),
+        }
+    # A pair. Each segment's first seq_length tokens, as [batch, seq_length] (zeros past the end).
+    dense = [ids.to_tensor(0, shape=[None, seq_length]) for ids in token_ids]
+    end_a = 1 + lengths[0]  # where a's [SEP] goes
+    a_at = tf.pad(dense[0][:, :-1], [[0, 0], [1, 0]])  # a's token i at position i + 1
+    start = end_a + 1
+    end = start + lengths[1]  # where b's [SEP] goes
+    b_at = tf.gather(dense[1], tf.maximum(position - start, 0), batch_dims=1)
+    word_ids = tf.where(position < end_a, a_at, vocab.pad_id)
+    word_ids = tf.where((position >= start) & (position < end), b_at, word_ids)
+    word_ids = tf.where((position == end_a) | (position == end), vocab.sep_id, word_ids)
+    return {
+        "input_word_ids": tf.where(position == 0, vocab.cls_id, word_ids),
+        "input_mask": tf.cast(position <= end, tf.int32),
+        "input_type_ids": tf.cast((position >= start) & (position <= end), tf.int32),
+    }
+
+
 @keras.saving.register_keras_serializable(package="bertzoo")
 class BertPreprocessor(keras.layers.Layer):
     """Strings, or pairs of strings, -> the encoder's ``input_word_ids`` / ``input_mask`` /
@@ -112,38 +157,11 @@ class BertPreprocessor(keras.layers.Layer):
 
     def call(self, inputs) -> dict[str, tf.Tensor]:
         strings, scalar, batch_size = segment_batches(inputs, type(self).__name__)
-        token_ids = [self.tokenizer.tokenize(s) for s in strings]
-        # Each segment's first seq_length tokens, as [batch, seq_length] (zeros past the end).
-        dense = [ids.to_tensor(0, shape=[None, self.seq_length]) for ids in token_ids]
-        lengths = _kept_lengths([ids.row_lengths() for ids in token_ids], self.seq_length)
-        outputs = self._pack(dense, [tf.cast(n, tf.int32)[:, tf.newaxis] for n in lengths])
+        outputs = pack_segments([self.tokenizer.tokenize(s) for s in strings], self.seq_length, self.tokenizer)
         outputs = {k: tf.ensure_shape(v, [batch_size, self.seq_length]) for k, v in outputs.items()}
         if scalar:
             outputs = {k: v[0] for k, v in outputs.items()}
         return outputs
-
-    def _pack(self, dense: list[tf.Tensor], lengths: list[tf.Tensor]) -> dict[str, tf.Tensor]:
-        """Segments ``[batch, seq_length]`` and their kept lengths ``[batch, 1]`` -> the three
-        int32 outputs, by position: [CLS] at 0, segment a from 1, each segment followed by [SEP]."""
-        vocab = self.tokenizer
-        position = tf.range(self.seq_length, dtype=tf.int32)[tf.newaxis, :]
-        end = 1 + lengths[0]  # where a's [SEP] goes
-        a_at = tf.pad(dense[0][:, :-1], [[0, 0], [1, 0]])  # a's token i at position i + 1
-        word_ids = tf.where(position < end, a_at, vocab.pad_id)
-        word_ids = tf.where(position == end, vocab.sep_id, word_ids)
-        type_ids = tf.zeros_like(word_ids)
-        if len(dense) == 2:
-            start = end + 1
-            end = start + lengths[1]
-            b_at = tf.gather(dense[1], tf.maximum(position - start, 0), batch_dims=1)
-            word_ids = tf.where((position >= start) & (position < end), b_at, word_ids)
-            word_ids = tf.where(position == end, vocab.sep_id, word_ids)
-            type_ids = tf.cast((position >= start) & (position <= end), tf.int32)
-        return {
-            "input_word_ids": tf.where(position == 0, vocab.cls_id, word_ids),
-            "input_mask": tf.cast(position <= end, tf.int32),
-            "input_type_ids": type_ids,
-        }
 
     def compute_output_spec(self, inputs) -> dict[str, keras.KerasTensor]:
         first = split_segments(inputs)[0]
