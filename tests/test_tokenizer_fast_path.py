@@ -121,6 +121,11 @@ def test_all_fast_all_exact_and_mixed_batches(pairs, in_domain):
     assert in_fast_domain(tokenizer, texts) == in_domain
     got = tokenizer.tokenize(tf.constant(texts, dtype=tf.string))
     assert got.dtype == tf.int32 and ragged_rows(got) == [reference.ids(t) for t in texts]
+    # Traced, the branch is a functional If (lazy_cond) and gives the same rows.
+    traced = tf.function(tokenizer.tokenize, input_signature=[tf.TensorSpec([None], tf.string)])
+    assert ragged_rows(traced(tf.constant(texts, dtype=tf.string))) == ragged_rows(got)
+    ifs = [op for op in traced.get_concrete_function().graph.get_operations() if op.type in ("If", "StatelessIf")]
+    assert [op.get_attr("_lower_using_switch_merge") for op in ifs] == [False]
 
 
 def test_vocabulary_entries_no_word_can_match(pairs):

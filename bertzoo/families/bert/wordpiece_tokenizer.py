@@ -29,6 +29,7 @@ from bertzoo.text.basic_normalizer import (
 # Still importable from here: the tests read _unicode_tables.
 from bertzoo.text.basic_normalizer import CJK_RANGES, _unicode_tables  # noqa: F401
 from bertzoo.text.vocabulary import Vocabulary
+from bertzoo.text.lazy_cond import lazy_cond
 from bertzoo.text.word_splitter import _is_control, _is_punctuation, _is_whitespace
 
 # A vocabulary entry that can never match a word (words never contain spaces); it stands in for
@@ -340,7 +341,8 @@ class WordPieceTokenizer(_WordPieceSettings, keras.layers.Layer):
         """
         strings, scalar = as_string_batch(strings, type(self).__name__)
         in_domain = tf.strings.regex_full_match(strings, self._fast_domain)
-        pieces = tf.cond(
+        # Functional: the rare exact branch's few hundred ops cost nothing when not taken.
+        pieces = lazy_cond(
             tf.reduce_all(in_domain),
             lambda: self._fast_tokenize(strings),
             lambda: self._route(strings, in_domain),
