@@ -13,9 +13,10 @@ The pipeline, for a batch of strings:
    Google's BasicTokenizer never rewrites, ``_fast_path_classes``).
 2. Fast path, run on the whole batch (cheap) and kept for those: ASCII ``tf.strings.lower``
    (uncased), punctuation padded with spaces and no-break spaces made spaces (one
-   ``regex_replace``); the words are what lies between whitespace. Exact by construction: a domain string needs no decoding, cleaning, CJK spacing, Unicode
-   lowercasing or accent stripping (tests/test_core_ops_fast_path.py checks every domain code
-   point in context against Google's rules).
+   ``regex_replace``); the words are what lies between whitespace. Exact by construction: a
+   domain string needs no decoding, cleaning, CJK spacing, Unicode lowercasing or accent
+   stripping (tests/test_core_ops_fast_path.py checks every domain code point in context
+   against Google's rules).
 3. Exact path, for the rest: the very same ``BasicNormalizer`` as ``WordPieceTokenizer``, then
    punctuation and ``str.split`` whitespace padded with spaces. Its texts replace those rows of
    the fast path's (one ``tensor_scatter_nd_update``) and one ``tf.strings.split`` makes words.
