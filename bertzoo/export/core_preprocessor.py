@@ -18,6 +18,7 @@ from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
 from bertzoo.families.bert.bert_preprocessor import (
     BertPreprocessor,
     check_seq_length,
+    kept_lengths,
     pack_segments,
     segment_batches,
 )
@@ -115,24 +116,11 @@ class CorePreprocessor(tf.Module):
         else:
             # A static length packs by position, as BertPreprocessor does (fewer ops).
             return pack_segments(token_ids, check_seq_length(seq_length), self.tokenizer)
-        lengths = [ids.row_lengths() for ids in token_ids]
-        if len(token_ids) == 1:
-            keep = [tf.minimum(lengths[0], seq_length - 2)]
-        else:
-            if token_ids[0].shape[0] is None or token_ids[1].shape[0] is None:
-                with tf.control_dependencies(
-                    [tf.debugging.assert_equal(token_ids[0].nrows(), token_ids[1].nrows(),
-                                               message="The two segments of a pair differ in batch size.")]
-                ):
-                    lengths = [tf.identity(n) for n in lengths]
-            budget = seq_length - 3
-            half = tf.cast((budget + 1) // 2, tf.int64)  # ceil(budget / 2): ties pop from b
-            keep_a = tf.minimum(lengths[0], tf.maximum(half, budget - lengths[1]))
-            keep = [keep_a, tf.minimum(lengths[1], budget - keep_a)]
+        keep = kept_lengths(token_ids, seq_length)
         # Columns: [CLS] at 0, each segment's kept tokens from its start column, its [SEP] right
         # after them. Every token lands in one scatter; dropped ones go to an extra last column
         # that is cut off.
-        batch = tf.shape(lengths[0], out_type=tf.int64)[0]
+        batch = tf.shape(keep[0], out_type=tf.int64)[0]
         batch_rows = tf.range(batch)
         starts = [tf.ones_like(keep[0])]
         for kept in keep[:-1]:

@@ -48,16 +48,24 @@ def segment_batches(inputs, owner: str) -> tuple[list[tf.Tensor], bool, int | No
     return strings, batches[0][1], batch_size
 
 
-def _kept_lengths(lengths: list[tf.Tensor], seq_length: int) -> list[tf.Tensor]:
-    """How many tokens of each segment Google's packing keeps, from the segments' lengths.
+def kept_lengths(token_ids: list[tf.RaggedTensor], seq_length: int | tf.Tensor) -> list[tf.Tensor]:
+    """How many tokens of each segment (int64 ``[batch]``) Google's packing keeps.
 
     A single segment keeps ``min(n, seq_length - 2)``. A pair must fit ``room = seq_length - 3``;
     ``_truncate_seq_pair`` pops from the longer segment (the second on a tie) until it does, so
     a segment shorter than its share is kept whole and the other gets the rest, and two long ones
-    end at ``ceil(room / 2)`` for a and ``floor(room / 2)`` for b.
+    end at ``ceil(room / 2)`` for a and ``floor(room / 2)`` for b. ``seq_length`` may be an int64
+    scalar tensor. A pair whose batch sizes are known only at run time (a serving signature) is
+    checked to agree: a clear error, not a gather's.
     """
+    lengths = [ids.row_lengths() for ids in token_ids]
     if len(lengths) == 1:
         return [tf.minimum(lengths[0], seq_length - 2)]
+    if None in (token_ids[0].shape[0], token_ids[1].shape[0]):
+        with tf.control_dependencies([tf.debugging.assert_equal(
+                token_ids[0].nrows(), token_ids[1].nrows(),
+                message="The two segments of a pair differ in batch size.")]):
+            lengths = [tf.identity(n) for n in lengths]
     a, b = lengths
     room = seq_length - 3
     kept_a = tf.minimum(a, tf.maximum(room - b, (room + 1) // 2))
@@ -72,14 +80,7 @@ def pack_segments(token_ids: list[tf.RaggedTensor], seq_length: int, vocab) -> d
     special ids come from ``vocab`` (a tokenizer with ``cls_id``, ``sep_id``, ``pad_id``). Core
     ops only, so the serving preprocessor packs with it too.
     """
-    row_lengths = [ids.row_lengths() for ids in token_ids]
-    if len(token_ids) == 2 and None in (token_ids[0].shape[0], token_ids[1].shape[0]):
-        # Batch sizes known only at run time (a serving signature): a clear error, not a gather's.
-        with tf.control_dependencies([tf.debugging.assert_equal(
-                token_ids[0].nrows(), token_ids[1].nrows(),
-                message="The two segments of a pair differ in batch size.")]):
-            row_lengths = [tf.identity(n) for n in row_lengths]
-    lengths = [tf.cast(n, tf.int32)[:, tf.newaxis] for n in _kept_lengths(row_lengths, seq_length)]
+    lengths = [tf.cast(n, tf.int32)[:, tf.newaxis] for n in kept_lengths(token_ids, seq_length)]
     position = tf.range(seq_length, dtype=tf.int32)[tf.newaxis, :]
     if len(token_ids) == 1:  # the common case, in the fewest ops
         # [CLS], then a's first seq_length - 1 tokens, [PAD] past its end; its [SEP] goes right
@@ -117,7 +118,7 @@ class BertPreprocessor(keras.layers.Layer):
     Tokenizes with ``tokenizer`` and packs ``[CLS] a [SEP]`` or ``[CLS] a [SEP] b [SEP]``. Too-long
     inputs are truncated as Google's ``_truncate_seq_pair``: one token at a time from the end of
     the longer segment, from the second segment on a tie; a single segment keeps its first
-    ``seq_length - 2`` tokens. The kept lengths are computed in closed form (``_kept_lengths``)
+    ``seq_length - 2`` tokens. The kept lengths are computed in closed form (``kept_lengths``)
     and the rows built by dense ``tf.where`` / ``tf.gather`` over positions, a few ops with no
     ragged validation (packing was the larger cost once tokenization got fast); the tests prove it
     equal to the rule for random lengths. ``input_type_ids`` is 0 for ``[CLS] a [SEP]`` and 1
