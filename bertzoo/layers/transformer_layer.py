@@ -7,6 +7,7 @@ from keras import ops
 
 from bertzoo.layers.activations import get_activation
 from bertzoo.layers.attention import dot_product_attention
+from bertzoo.layers.dense import Dense
 from bertzoo.layers.layer_norm import LayerNorm
 
 
@@ -54,7 +55,7 @@ class TransformerLayer(keras.layers.Layer):
         self.head_size = hidden_size // num_attention_heads
 
         def dense(units, name, activation=None):
-            return keras.layers.Dense(
+            return Dense(
                 units, activation=activation, dtype=self.dtype_policy, name=name,
                 kernel_initializer=keras.initializers.TruncatedNormal(stddev=initializer_range))
 

@@ -103,6 +103,29 @@ def layer_decay_multiplier(depth: int | None, num_layers: int, layer_decay: floa
     return float(layer_decay) ** (num_layers + 1 - depth)
 
 
+@tf.function(jit_compile=True, autograph=False)
+def _decay_and_adam_step(variable, momentum, velocity, gradient, learning_rate, decay, local_step,
+                         beta_1, beta_2, epsilon):
+    """Decoupled weight decay, then Keras's Adam step (same formula, same order of operations), as
+    one XLA kernel: one pass over the variable, its moments and its gradient. The decay as a
+    multiply and an in-place subtract, then TensorFlow's fused Adam kernel, pass over the variable
+    three times: on a [768, 3072] float32 variable (2 cores) 4.0 ms against 2.0 ms here, and a
+    BERT-Base fine-tuning step (batch 8) about 3 % faster. Takes resource handles: under a
+    distribution strategy, those of the replica being updated."""
+    dtype = gradient.dtype
+    value = tf.raw_ops.ReadVariableOp(resource=variable, dtype=dtype)
+    old_momentum = tf.raw_ops.ReadVariableOp(resource=momentum, dtype=dtype)
+    old_velocity = tf.raw_ops.ReadVariableOp(resource=velocity, dtype=dtype)
+    decayed = value - value * (decay * learning_rate)
+    alpha = learning_rate * tf.sqrt(1 - tf.pow(beta_2, local_step)) / (1 - tf.pow(beta_1, local_step))
+    new_momentum = old_momentum + (gradient - old_momentum) * (1 - beta_1)
+    new_velocity = old_velocity + (tf.square(gradient) - old_velocity) * (1 - beta_2)
+    tf.raw_ops.AssignVariableOp(resource=momentum, value=new_momentum)
+    tf.raw_ops.AssignVariableOp(resource=velocity, value=new_velocity)
+    tf.raw_ops.AssignVariableOp(
+        resource=variable, value=decayed - (new_momentum * alpha) / (tf.sqrt(new_velocity) + epsilon))
+
+
 @keras.saving.register_keras_serializable(package="bertzoo")
 class BertAdamW(keras.optimizers.AdamW):
     """AdamW as BERT trains with it: decoupled weight decay without LayerNorm/bias, optional layer-wise decay.
@@ -163,23 +186,17 @@ class BertAdamW(keras.optimizers.AdamW):
     def update_step(self, gradient, variable, learning_rate):
         index = self._get_variable_index(variable)
         learning_rate = ops.cast(learning_rate, variable.dtype) * self._multipliers[index]
-        if self._decays[index]:
-            # One pass over the variable: the scalar product first, then one elementwise multiply.
-            self.assign_sub(variable, variable * (ops.cast(self.weight_decay, variable.dtype) * learning_rate))
-        if self.amsgrad:
+        if self.amsgrad:  # Keras's AMSGrad step, after the decay.
+            if self._decays[index]:
+                self.assign_sub(variable, variable * (ops.cast(self.weight_decay, variable.dtype) * learning_rate))
             super().update_step(gradient, variable, learning_rate)
             return
-        # Keras's Adam step (same formula, same order of operations) as TensorFlow's fused kernel:
-        # one pass over the variable and its moments instead of a dozen elementwise ops, measured
-        # 10-15% faster per fine-tuning step on CPU.
         dtype = variable.dtype
-        local_step = ops.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype)
-        tf.raw_ops.ResourceApplyAdam(
-            var=variable.handle, m=self._momentums[index].handle, v=self._velocities[index].handle,
-            beta1_power=ops.power(beta_1, local_step), beta2_power=ops.power(beta_2, local_step),
-            lr=learning_rate, beta1=beta_1, beta2=beta_2, epsilon=ops.cast(self.epsilon, dtype),
-            grad=ops.cast(gradient, dtype))
+        decay = ops.cast(self.weight_decay if self._decays[index] else 0.0, dtype)
+        _decay_and_adam_step(
+            variable.handle, self._momentums[index].handle, self._velocities[index].handle,
+            ops.cast(gradient, dtype), learning_rate, decay, ops.cast(self.iterations + 1, dtype),
+            ops.cast(self.beta_1, dtype), ops.cast(self.beta_2, dtype), ops.cast(self.epsilon, dtype))
 
     def _apply_weight_decay(self, variables):
         # Applied per variable in update_step, with the variable's own learning rate.
