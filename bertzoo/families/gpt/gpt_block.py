@@ -7,6 +7,7 @@ from keras import ops
 
 from bertzoo.layers.activations import get_activation
 from bertzoo.layers.attention import dot_product_attention
+from bertzoo.layers.dense import Dense
 from bertzoo.layers.layer_norm import LayerNorm
 
 
@@ -61,8 +62,8 @@ class GPTBlock(keras.layers.Layer):
         self.head_size = hidden_size // num_attention_heads
 
         def dense(units, name, activation=None):
-            return keras.layers.Dense(units, activation=activation, dtype=self.dtype_policy, name=name,
-                                      kernel_initializer=keras.initializers.RandomNormal(stddev=initializer_range))
+            return Dense(units, activation=activation, dtype=self.dtype_policy, name=name,
+                         kernel_initializer=keras.initializers.RandomNormal(stddev=initializer_range))
 
         def layer_norm(name):
             return LayerNorm(epsilon=layer_norm_eps, dtype="float32", name=name)
