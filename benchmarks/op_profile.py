@@ -4,8 +4,11 @@
     python -m benchmarks.op_profile --impl keras_hub --task train
 
 Runs a few steps under ``tf.profiler``, reads the trace (``*.xplane.pb``) and prints the op types
-that took longest. Durations are summed over TensorFlow's threads (ops running side by side both
-count), so compare implementations by their shares, not against the wall clock.
+that took longest. Durations are summed over TensorFlow's threads: ops running side by side both
+count, each slowed by the other (on 2 cores a train step's two backward matmuls of a layer run
+together and each reads about twice its own time). ``--serial`` runs one op at a time
+(``inter_op_parallelism_threads=1``), so each op's time is its own and the sum is close to the wall
+clock.
 """
 
 from __future__ import annotations
@@ -58,7 +61,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--mode", choices=("graph", "xla"), default="graph")
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--serial", action="store_true", help="one op at a time: per-op times are the op's own")
     args = parser.parse_args(argv)
+    if args.serial:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
     config = BertConfig.preset(args.config)
     batch = models.random_batch(config, args.batch, args.seq_length)
     if args.task == "train":

@@ -70,3 +70,18 @@ def test_torch_is_measured_or_skipped_cleanly(results):
     data, stdout = results
     has_torch = any(r["impl"] == "hf_torch" for r in data["records"])
     assert has_torch or "hf_torch skipped" in stdout
+
+
+def test_op_profile_one_op_at_a_time_lists_the_train_steps_matmuls():
+    """`benchmarks.op_profile --serial` runs (its thread setting must come before TensorFlow starts)
+    and names the fused forward matmuls and the batched input-gradient matmuls of bertzoo's Dense."""
+    command = [sys.executable, "-m", "benchmarks.op_profile", "--impl", "bertzoo", "--task", "train",
+               "--config", "tiny", "--batch", "2", "--seq-length", "16", "--serial", "--top", "40"]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "bertzoo train tiny batch 2 float32 graph:" in completed.stdout
+    listed = {line.split()[0] for line in completed.stdout.splitlines()[1:] if line.startswith("  ")}
+    # oneDNN's names (_MklNativeFusedMatMul, _MklBatchMatMulV2) or TensorFlow's own without it.
+    assert any(op.endswith("FusedMatMul") for op in listed), completed.stdout
+    assert any("BatchMatMul" in op for op in listed), completed.stdout
