@@ -110,13 +110,14 @@ def test_weight_decay_uses_the_layer_decayed_rate():
 
 def _reference_adamw(values, gradients_per_step, learning_rate, weight_decay, decayed, clipnorm,
                      beta_1=0.9, beta_2=0.999, epsilon=1e-6):
-    """The original rules in NumPy (float64): clip the whole gradient to ``clipnorm``, then per
-    variable ``v -= lr * wd * v`` (decayed ones only) and Adam with bias correction folded into the rate."""
+    """The original rules in NumPy (float64): clip the whole gradient to ``clipnorm`` (``None``: no
+    clipping), then per variable ``v -= lr * wd * v`` (decayed ones only) and Adam with bias
+    correction folded into the rate."""
     values = {path: value.astype(np.float64) for path, value in values.items()}
     moments = {path: (np.zeros_like(value), np.zeros_like(value)) for path, value in values.items()}
     for step, gradients in enumerate(gradients_per_step, start=1):
         norm = np.sqrt(sum(np.sum(np.square(g.astype(np.float64))) for g in gradients.values()))
-        scale = clipnorm / max(norm, clipnorm)
+        scale = 1.0 if clipnorm is None else clipnorm / max(norm, clipnorm)
         alpha = learning_rate * np.sqrt(1 - beta_2 ** step) / (1 - beta_1 ** step)
         for path, gradient in gradients.items():
             gradient = gradient.astype(np.float64) * scale
@@ -130,11 +131,13 @@ def _reference_adamw(values, gradients_per_step, learning_rate, weight_decay, de
     return values
 
 
-def test_update_equals_the_original_adamw_rules_over_several_steps():
-    """The fused decay + Adam kernel against an independent float64 reimplementation: clipping active,
-    decayed and excluded variables, moments carried over five steps."""
+@pytest.mark.parametrize("global_clipnorm", [1.0, None])
+def test_update_equals_the_original_adamw_rules_over_several_steps(global_clipnorm):
+    """Clipping, then the fused decay + Adam kernel, against an independent float64 reimplementation: decayed
+    and excluded variables, moments carried over five steps. Adam's step is nearly blind to a
+    gradient's scale when epsilon is tiny, so epsilon is large here: the clipping must show."""
     variables = _tiny_encoder_and_head()
-    optimizer = BertAdamW(learning_rate=0.01, weight_decay=0.1, global_clipnorm=1.0)
+    optimizer = BertAdamW(learning_rate=0.01, weight_decay=0.1, global_clipnorm=global_clipnorm, epsilon=0.5)
     initial = {v.path: keras.ops.convert_to_numpy(v).copy() for v in variables}
     rng = np.random.default_rng(0)
     gradients_per_step = [{v.path: rng.normal(size=v.shape).astype("float32") for v in variables}
@@ -144,7 +147,8 @@ def test_update_equals_the_original_adamw_rules_over_several_steps():
         optimizer.apply([keras.ops.convert_to_tensor(gradients[v.path]) for v in variables], variables)
     optimizer_decayed = optimizer.decayed_variables
     assert any(optimizer_decayed.values()) and not all(optimizer_decayed.values())
-    expected = _reference_adamw(initial, gradients_per_step, 0.01, 0.1, optimizer_decayed, 1.0)
+    expected = _reference_adamw(initial, gradients_per_step, 0.01, 0.1, optimizer_decayed,
+                                global_clipnorm, epsilon=0.5)
     for v in variables:
         np.testing.assert_allclose(keras.ops.convert_to_numpy(v), expected[v.path], rtol=1e-5, atol=1e-6,
                                    err_msg=v.path)
