@@ -133,9 +133,10 @@ def _reference_adamw(values, gradients_per_step, learning_rate, weight_decay, de
 
 @pytest.mark.parametrize("global_clipnorm", [1.0, None])
 def test_update_equals_the_original_adamw_rules_over_several_steps(global_clipnorm):
-    """Clipping, then the fused decay + Adam kernel, against an independent float64 reimplementation: decayed
-    and excluded variables, moments carried over five steps. Adam's step is nearly blind to a
-    gradient's scale when epsilon is tiny, so epsilon is large here: the clipping must show."""
+    """Clipping, then the fused decay + Adam kernel, against an independent float64
+    reimplementation: decayed and excluded variables, moments carried over five steps. Adam's step
+    is nearly blind to a gradient's scale when epsilon is tiny, so epsilon is large here: the
+    clipping must show."""
     variables = _tiny_encoder_and_head()
     optimizer = BertAdamW(learning_rate=0.01, weight_decay=0.1, global_clipnorm=global_clipnorm, epsilon=0.5)
     initial = {v.path: keras.ops.convert_to_numpy(v).copy() for v in variables}
