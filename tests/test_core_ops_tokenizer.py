@@ -212,8 +212,8 @@ KEYS = ("input_word_ids", "input_mask", "input_type_ids")
 def assert_same_packing(bert_pre, core_pre, inputs):
     want = bert_pre(inputs)
     segments = [tf.convert_to_tensor(s) for s in (inputs if isinstance(inputs, tuple) else [inputs])]
-    # A static seq_length packs by position; one given as a tensor (TF Hub's bert_pack_inputs)
-    # by a scatter: both must give BertPreprocessor's outputs.
+    # A static seq_length and one given as a tensor (TF Hub's bert_pack_inputs, a dynamic width)
+    # must both give BertPreprocessor's outputs.
     by_tensor = core_pre.pack_token_ids([core_pre.tokenizer.tokenize(tf.reshape(s, [-1])) for s in segments],
                                         tf.constant(core_pre.seq_length))
     if segments[0].shape.rank == 0:

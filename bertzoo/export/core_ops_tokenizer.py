@@ -316,12 +316,12 @@ class CoreOpsTokenizer(_WordPieceSettings, tf.Module):
         word_start = starts.row_splits[:-1]
         # The candidates at each start: its first 1..count characters, "##" before them past
         # the word's start.
+        is_continuation = position > 0
         count = tf.minimum(
             tf.gather(num_chars, start_word) - position,
-            tf.where(position > 0, self._max_continuation_chars, self._max_word_start_chars),
+            tf.where(is_continuation, self._max_continuation_chars, self._max_word_start_chars),
         )
         window = tf.strings.substr(tf.gather(words, start_word), position, count, unit="UTF8_CHAR")
-        is_continuation = position > 0
         window = tf.where(is_continuation, tf.strings.join(["##", window]), window)
         lengths = tf.ragged.range(1, count + 1)
         candidate_start = lengths.value_rowids()

@@ -2,12 +2,9 @@
 
 ``CorePreprocessor`` gives the ``input_word_ids`` / ``input_mask`` / ``input_type_ids`` of
 ``BertPreprocessor`` with a ``CoreOpsTokenizer`` and a packer in core ops (no KerasHub
-``MultiSegmentPacker``, no tensorflow-text). At a fixed ``seq_length`` it packs by position with
-``BertPreprocessor``'s own dense ops (``pack_segments``); at a length given as a tensor (the TF Hub
-preprocessor's ``bert_pack_inputs``) every kept token, ``[CLS]`` and ``[SEP]`` is written into
-the padded ``input_word_ids`` by one ``tensor_scatter_nd_update``, and the mask and type ids are
-comparisons of column numbers with each row's segment boundaries. The argument checks are
-``BertPreprocessor``'s own.
+``MultiSegmentPacker``, no tensorflow-text). It packs by position with ``BertPreprocessor``'s own
+dense ops (``pack_segments``), at a fixed ``seq_length`` or at one given as a tensor (the TF Hub
+preprocessor's ``bert_pack_inputs``). The argument checks are ``BertPreprocessor``'s own.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from bertzoo.export.core_ops_tokenizer import CoreOpsTokenizer
 from bertzoo.families.bert.bert_preprocessor import (
     BertPreprocessor,
     check_seq_length,
-    kept_lengths,
     pack_segments,
     segment_batches,
 )
@@ -114,34 +110,5 @@ class CorePreprocessor(tf.Module):
             with tf.control_dependencies([check]):
                 seq_length = tf.identity(seq_length)
         else:
-            # A static length packs by position, as BertPreprocessor does (fewer ops).
-            return pack_segments(token_ids, check_seq_length(seq_length), self.tokenizer)
-        keep = kept_lengths(token_ids, seq_length)
-        # Columns: [CLS] at 0, each segment's kept tokens from its start column, its [SEP] right
-        # after them. Every token lands in one scatter; dropped ones go to an extra last column
-        # that is cut off.
-        batch = tf.shape(keep[0], out_type=tf.int64)[0]
-        batch_rows = tf.range(batch)
-        starts = [tf.ones_like(keep[0])]
-        for kept in keep[:-1]:
-            starts.append(starts[-1] + kept + 1)
-        rows, columns, values = [batch_rows], [tf.zeros_like(batch_rows)], [tf.fill([batch], self.tokenizer.cls_id)]
-        for ids, start, kept in zip(token_ids, starts, keep):
-            row = ids.value_rowids()
-            position = tf.range(tf.shape(ids.values, out_type=tf.int64)[0]) - tf.gather(ids.row_splits, row)
-            column = tf.where(position < tf.gather(kept, row), tf.gather(start, row) + position, seq_length)
-            rows += [row, batch_rows]
-            columns += [column, start + kept]
-            values += [tf.cast(ids.values, tf.int32), tf.fill([batch], self.tokenizer.sep_id)]
-        indices = tf.stack([tf.concat(rows, 0), tf.concat(columns, 0)], axis=1)
-        padded = tf.fill(tf.stack([batch, seq_length + 1]), self.tokenizer.pad_id)
-        word_ids = tf.tensor_scatter_nd_update(padded, indices, tf.concat(values, 0))[:, :seq_length]
-        length = starts[-1] + keep[-1] + 1
-        position = tf.range(seq_length, dtype=tf.int64)[tf.newaxis]
-        type_ids = position >= starts[1][:, tf.newaxis] if len(starts) == 2 else tf.zeros_like(word_ids, tf.bool)
-        mask = position < length[:, tf.newaxis]
-        return {
-            "input_word_ids": word_ids,
-            "input_mask": tf.cast(mask, tf.int32),
-            "input_type_ids": tf.cast(type_ids & mask, tf.int32),
-        }
+            seq_length = check_seq_length(seq_length)
+        return pack_segments(token_ids, seq_length, self.tokenizer)

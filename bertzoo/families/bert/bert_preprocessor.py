@@ -72,20 +72,32 @@ def kept_lengths(token_ids: list[tf.RaggedTensor], seq_length: int | tf.Tensor) 
     return [kept_a, tf.minimum(b, room - kept_a)]
 
 
-def pack_segments(token_ids: list[tf.RaggedTensor], seq_length: int, vocab) -> dict[str, tf.Tensor]:
+def pack_segments(
+    token_ids: list[tf.RaggedTensor], seq_length: int | tf.Tensor, vocab
+) -> dict[str, tf.Tensor]:
     """One or two int32 ``[batch, (tokens)]`` segments -> ``input_word_ids`` / ``input_mask`` /
     ``input_type_ids`` int32 ``[batch, seq_length]``, truncated as Google's ``_truncate_seq_pair``.
 
     By position, in dense ops: [CLS] at 0, segment a from 1, each segment followed by [SEP]; the
     special ids come from ``vocab`` (a tokenizer with ``cls_id``, ``sep_id``, ``pad_id``). Core
-    ops only, so the serving preprocessor packs with it too.
+    ops only, so the serving preprocessor packs with it too. ``seq_length`` may be an int64 scalar
+    tensor (the TF Hub preprocessor's ``bert_pack_inputs``): the outputs' width is then dynamic.
     """
     lengths = [tf.cast(n, tf.int32)[:, tf.newaxis] for n in kept_lengths(token_ids, seq_length)]
-    position = tf.range(seq_length, dtype=tf.int32)[tf.newaxis, :]
+    if isinstance(seq_length, int):
+        position = tf.range(seq_length, dtype=tf.int32)[tf.newaxis, :]
+
+        def rows_of(width):  # to_tensor's shape: [batch, width]
+            return [None, width]
+    else:
+        position = tf.range(tf.cast(seq_length, tf.int32))[tf.newaxis, :]
+
+        def rows_of(width):
+            return tf.stack([tf.constant(-1, tf.int64), tf.cast(width, tf.int64)])
     if len(token_ids) == 1:  # the common case, in the fewest ops
         # [CLS], then a's first seq_length - 1 tokens, [PAD] past its end; its [SEP] goes right
         # after the kept ones, over the last kept-out token or over padding.
-        a_at = tf.pad(token_ids[0].to_tensor(vocab.pad_id, shape=[None, seq_length - 1]),
+        a_at = tf.pad(token_ids[0].to_tensor(vocab.pad_id, shape=rows_of(seq_length - 1)),
                       [[0, 0], [1, 0]], constant_values=vocab.cls_id)
         end = 1 + lengths[0]
         return {
@@ -94,7 +106,7 @@ def pack_segments(token_ids: list[tf.RaggedTensor], seq_length: int, vocab) -> d
             "input_type_ids": tf.zeros_like(a_at),
         }
     # A pair. Each segment's first seq_length tokens, as [batch, seq_length] (zeros past the end).
-    dense = [ids.to_tensor(0, shape=[None, seq_length]) for ids in token_ids]
+    dense = [ids.to_tensor(0, shape=rows_of(seq_length)) for ids in token_ids]
     end_a = 1 + lengths[0]  # where a's [SEP] goes
     a_at = tf.pad(dense[0][:, :-1], [[0, 0], [1, 0]])  # a's token i at position i + 1
     start = end_a + 1

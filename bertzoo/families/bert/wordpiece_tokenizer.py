@@ -28,8 +28,8 @@ from bertzoo.text.basic_normalizer import (
 )
 # Still importable from here: the tests read _unicode_tables.
 from bertzoo.text.basic_normalizer import CJK_RANGES, _unicode_tables  # noqa: F401
-from bertzoo.text.vocabulary import Vocabulary
 from bertzoo.text.lazy_cond import lazy_cond
+from bertzoo.text.vocabulary import Vocabulary
 from bertzoo.text.word_splitter import _is_control, _is_punctuation, _is_whitespace
 
 # A vocabulary entry that can never match a word (words never contain spaces); it stands in for
