@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tokenizers", type=names, default=list(tokenization.TOKENIZERS),
                         help=f"of {tuple(tokenization.TOKENIZERS)}")
     parser.add_argument("--sentences", type=int, default=40_000,
-                        help="sentences to tokenize per pass (enough that the pipeline's start-up is noise)")
+                        help="sentences to tokenize per pass (rounded down to whole batches)")
     parser.add_argument("--tokenize-batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions (median reported)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls first (tracing, compiling)")
@@ -222,8 +222,11 @@ def run_training(args: argparse.Namespace, impls: list[str]) -> list[dict]:
 
 def run_tokenization(args: argparse.Namespace) -> tuple[list[dict], dict]:
     """Tokenization + packing of the same real sentences by each tokenizer, interleaved, at steady
-    state (a whole untimed pass first); also returns the text's length mix."""
+    state (one iterator per tokenizer, a whole untimed pass first), and each ``tf.data`` pipeline's
+    start-up on its own; also returns the text's length mix."""
     sentences = tokenization.load_sentences(args.sentences)
+    # Whole batches, so that every pass over the repeated data is the same sentences.
+    sentences = sentences[:len(sentences) - len(sentences) % args.tokenize_batch] or sentences
     impls = [impl for impl in args.tokenizers if tokenization.available(impl)]
     if len(impls) < len(args.tokenizers):
         print("the `tokenizers` package is not installed: hf_tokenizers skipped", flush=True)
@@ -236,12 +239,15 @@ def run_tokenization(args: argparse.Namespace) -> tuple[list[dict], dict]:
     records = []
     for impl in impls:
         rate = len(sentences) / seconds[impl]
+        startup = tokenization.first_batch_seconds(candidates[impl], repeats=args.repeats)
         records.append({"impl": impl, "task": "tokenize", "config": "bert-base-uncased vocab",
                         "batch": args.tokenize_batch, "seq_length": args.seq_length, "precision": None,
                         "mode": tokenization.TOKENIZERS[impl].how, "jit_compile": False,
                         "google_exact": tokenization.TOKENIZERS[impl].google_exact,
-                        "sentences_per_second": round(rate, 1)})
-        print(f"    {impl:>18}: {rate:10,.0f} sentences/s", flush=True)
+                        "sentences_per_second": round(rate, 1),
+                        "first_batch_ms": None if startup is None else round(1e3 * startup, 1)})
+        started = "" if startup is None else f", a fresh iterator's first batch in {1e3 * startup:,.0f} ms"
+        print(f"    {impl:>18}: {rate:10,.0f} sentences/s{started}", flush=True)
     return records, mix
 
 

@@ -1,5 +1,6 @@
 """`make bench` cannot rot: the benchmark runs end to end on a tiny config (no time is asserted)."""
 
+import collections
 import json
 import os
 import pathlib
@@ -45,6 +46,9 @@ def test_every_task_and_impl_reports_a_record(results):
             assert record["fraction_of_peak"] > 0
         else:
             assert record["google_exact"] == record["impl"].startswith("bertzoo")
+            # A fresh iterator's start-up, reported apart from the steady-state rate.
+            assert (record["first_batch_ms"] is None) == (record["impl"] == "hf_tokenizers")
+            assert record["first_batch_ms"] is None or record["first_batch_ms"] > 0
 
 
 def test_the_json_holds_the_measured_ceiling_and_the_text_mix(results):
@@ -85,3 +89,28 @@ def test_op_profile_one_op_at_a_time_lists_the_train_steps_matmuls():
     # oneDNN's names (_MklNativeFusedMatMul, _MklBatchMatMulV2) or TensorFlow's own without it.
     assert any(op.endswith("FusedMatMul") for op in listed), completed.stdout
     assert any("BatchMatMul" in op for op in listed), completed.stdout
+
+
+def test_a_tokenization_pass_reads_every_sentence_once_from_one_iterator():
+    """Each timed pass covers all the sentences (passes continue one iterator over the repeated
+    data), and a fresh iterator's start-up is timed apart."""
+    import tensorflow as tf
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import tokenization
+
+    seen = []
+
+    def preprocess(batch):
+        tf.py_function(lambda b: seen.extend(s.decode() for s in b.numpy()), [batch], [])
+        return {"lengths": tf.strings.length(batch)}
+
+    sentences = [f"sentence {i}" for i in range(12)]
+    step = tokenization._tf_data_step(sentences, 4, preprocess, "lengths")
+    for _ in range(3):
+        assert step() == 12
+    # Three passes have read every sentence three times (the parallel map and prefetch may have
+    # started the fourth).
+    counts = collections.Counter(seen)
+    assert set(counts) == set(sentences) and min(counts.values()) >= 3
+    assert tokenization.first_batch_seconds(step, repeats=2) > 0
