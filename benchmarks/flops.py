@@ -115,16 +115,18 @@ CEILING_SHAPES = ((2048, 2048, 2048), (1024, 768, 3072), (1024, 3072, 768))
 
 
 def measure_matmul_gflops(precision: str, shape: tuple[int, int, int] = (2048, 2048, 2048),
-                          seconds: float = 1.0) -> float:
+                          seconds: float = 1.0, jit_compile: bool = False) -> float:
     """The GFLOP/s TensorFlow's own matmul reaches here on ``[m, k] x [k, n]`` (``shape = (m, k, n)``),
-    in float32 or bfloat16 (``mixed_bfloat16``), inputs already on the device, one element read back."""
+    in float32 or bfloat16 (``mixed_bfloat16``), inputs already on the device, one element read back;
+    by oneDNN in a graph, or compiled by XLA (``jit_compile``)."""
     import tensorflow as tf
 
     m, k, n = shape
     dtype = tf.bfloat16 if precision == "mixed_bfloat16" else tf.float32
     a = tf.cast(tf.random.normal((m, k)), dtype)
     b = tf.cast(tf.random.normal((k, n)), dtype)
-    matmul = tf.function(lambda: tf.matmul(a, b)[0, 0])  # one element back: no copy timed
+    # One element back: no copy timed.
+    matmul = tf.function(lambda: tf.matmul(a, b)[0, 0], jit_compile=jit_compile)
     for _ in range(3):
         matmul().numpy()
     calls, start = 0, time.perf_counter()
@@ -135,7 +137,10 @@ def measure_matmul_gflops(precision: str, shape: tuple[int, int, int] = (2048, 2
 
 
 def measure_matmul_ceiling(precision: str, seconds: float = 1.0) -> dict[str, float]:
-    """GFLOP/s of each ``CEILING_SHAPES`` matmul (keyed ``"MxKxN"``) in ``precision``: the practical
-    ceiling an encoder's throughput is compared with is their maximum."""
-    return {"x".join(map(str, shape)): round(measure_matmul_gflops(precision, shape, seconds), 1)
-            for shape in CEILING_SHAPES}
+    """GFLOP/s of each ``CEILING_SHAPES`` matmul in ``precision``, by oneDNN in a graph (keyed
+    ``"MxKxN"``) and compiled by XLA (``"MxKxN xla"``): the practical ceiling an encoder's throughput
+    is compared with is their maximum. Which path is faster depends on the CPU and the shape (on an
+    AVX2 host without AVX-512, XLA's was the faster on some shapes)."""
+    return {f"{'x'.join(map(str, shape))}{' xla' if jit_compile else ''}":
+            round(measure_matmul_gflops(precision, shape, seconds, jit_compile), 1)
+            for jit_compile in (False, True) for shape in CEILING_SHAPES}
