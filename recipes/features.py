@@ -107,7 +107,7 @@ def run(pretrained: str | None, input: str, output: str, *, strategy: str = "las
         pooling: str = "mean", normalize: bool = True, word_pooling: str = "first", dtype: str = "float32",
         shard_size: int = 100_000, seq_length: int = 128, stride: int | None = None, batch_size: int = 32,
         distribution: str = "auto", overwrite: bool = False, length_buckets: LengthBuckets = None,
-        verbose: bool = True) -> dict:
+        jit_compile: bool = False, verbose: bool = True) -> dict:
     """Writes the features of every non-blank line of ``input`` to ``output`` (layout in the module docstring).
 
     Args:
@@ -130,6 +130,8 @@ def run(pretrained: str | None, input: str, output: str, *, strategy: str = "las
         length_buckets: None/True: batches cut to the smallest of 16, 32, 64, ... ``seq_length``
             tokens that holds their texts (the same vectors, faster on short lines); a list of
             widths; False: every row ``seq_length`` wide (see ``sentence_embeddings``).
+        jit_compile: compile the encoder call with XLA (faster on some CPUs, see
+            ``sentence_embeddings``).
         verbose: print progress.
 
     Returns:
@@ -160,11 +162,12 @@ def run(pretrained: str | None, input: str, output: str, *, strategy: str = "las
     texts = (text for _, text in numbered)
     if level == "sentence":
         batches = iter_sentence_embeddings(bert, texts, pooling=pooling, normalize=normalize, strategy=layers,
-                                           batch_size=batch_size, length_buckets=length_buckets, progress=False)
+                                           batch_size=batch_size, length_buckets=length_buckets, progress=False,
+                                           jit_compile=jit_compile)
     else:
         results = iter_word_embeddings(bert, texts, strategy=layers, word_pooling=word_pooling,
                                        batch_size=batch_size, stride=stride, length_buckets=length_buckets,
-                                       progress=False)
+                                       progress=False, jit_compile=jit_compile)
     _prepare_output(out_dir, overwrite)
 
     started = time.perf_counter()

@@ -303,6 +303,27 @@ def test_sentence_embeddings_pool_the_strategy_over_real_tokens(bert):
     assert sentence_embeddings(bert, [], progress=False).shape == (0, HIDDEN)
 
 
+@pytest.mark.parametrize("length_buckets", [None, False])
+def test_xla_compiled_extraction_gives_the_graph_vectors(bert, length_buckets):
+    from bertzoo.features import extraction
+
+    texts = ["the cat sat", "a big red dog ran in the park .", "", long_text(40, seed=5)]
+    graph = sentence_embeddings(bert, texts, strategy="sum_last_four", length_buckets=length_buckets, progress=False)
+    xla = sentence_embeddings(bert, texts, strategy="sum_last_four", length_buckets=length_buckets, progress=False,
+                              jit_compile=True)
+    np.testing.assert_allclose(xla, graph, rtol=1e-5, atol=1e-5)
+    words_graph = word_embeddings(bert, texts, "concat_last_four", "mean", stride=8, length_buckets=length_buckets,
+                                  progress=False)
+    words_xla = word_embeddings(bert, texts, "concat_last_four", "mean", stride=8, length_buckets=length_buckets,
+                                progress=False, jit_compile=True)
+    for a, b in zip(words_graph, words_xla, strict=True):
+        assert a.words == b.words
+        np.testing.assert_allclose(b.vectors, a.vectors, rtol=1e-5, atol=1e-5)
+    # Separate traced functions, the XLA one compiled.
+    compiled = {key[-1]: function for key, function in extraction._TRACED[bert.encoder].items() if key[0] == "sentence"}
+    assert compiled[True]._jit_compile is True and not compiled[False]._jit_compile
+
+
 def long_text(count, seed=0):
     return " ".join(np.random.default_rng(seed).choice(COMMON, count))
 

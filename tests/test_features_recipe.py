@@ -76,6 +76,14 @@ def test_sentence_level_rows_match_the_api_line_by_line(pretrained, bert, input_
                                                           progress=False), rtol=1e-5, atol=1e-6)
 
 
+def test_jit_compile_gives_the_api_vectors(pretrained, bert, input_file, tmp_path):
+    assert features(pretrained, input_file, tmp_path / "out", "--jit-compile", "--layers", "sum_all") == 0
+    _, vectors, _ = read_features(tmp_path / "out")
+    texts = [line for line in LINES if line.strip()]
+    np.testing.assert_allclose(vectors, sentence_embeddings(bert, texts, strategy="sum_all", progress=False),
+                               rtol=1e-5, atol=1e-5)
+
+
 def test_word_level_rows_match_the_api_word_by_word_in_float16(pretrained, bert, input_file, tmp_path):
     assert features(pretrained, input_file, tmp_path / "out", "--level", "word", "--layers", "layer=1",
                     "--word-pooling", "mean", "--stride", "5", "--shard-size", "10", "--dtype", "float16") == 0

@@ -243,7 +243,7 @@ class _UnknownReport:
 def iter_sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], *, pooling: str = "mean",
                              normalize: bool = True, strategy: str | int | LayerStrategy = "last",
                              batch_size: int = 32, length_buckets: LengthBuckets = None,
-                             progress: bool | None = None) -> Iterator[np.ndarray]:
+                             progress: bool | None = None, jit_compile: bool = False) -> Iterator[np.ndarray]:
     """Streams sentence vectors: float32 ``[b, dim]`` per batch of ``b <= batch_size`` texts, in order.
 
     Reads ``texts`` lazily, so memory stays flat on any number of texts. Arguments as
@@ -266,7 +266,7 @@ def iter_sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], *, pool
         cls_id, sep_id, unk_id = special
         spec = tf.TensorSpec([batch_size, width], tf.int32)
 
-        @tf.function(input_signature=[{name: spec for name in _INPUT_NAMES}])
+        @tf.function(input_signature=[{name: spec for name in _INPUT_NAMES}], jit_compile=jit_compile)
         def encode(inputs):
             outputs = encoder()(inputs, training=False)
             vectors = pool_sentence(layers(outputs, dtype=tf.float32), inputs["input_mask"], pooling)
@@ -279,7 +279,8 @@ def iter_sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], *, pool
 
         return encode
 
-    encode = _traced(bert.encoder, ("sentence", layers, pooling, normalize, batch_size, width, special), build)
+    encode = _traced(bert.encoder, ("sentence", layers, pooling, normalize, batch_size, width, special, jit_compile),
+                     build)
     if widths is None:
         return _sentence_batches(lambda strings: encode(preprocess(strings)), texts, batch_size, progress)
     return _bucketed_sentence_batches(preprocess, encode, texts, batch_size, widths, progress)
@@ -347,7 +348,8 @@ def _bucketed_sentence_batches(preprocess, encode, texts: Iterable[str], batch_s
 
 def sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], pooling: str = "mean", normalize: bool = True,
                         *, batch_size: int = 32, strategy: str | int | LayerStrategy = "last",
-                        length_buckets: LengthBuckets = None, progress: bool | None = None) -> np.ndarray:
+                        length_buckets: LengthBuckets = None, progress: bool | None = None,
+                        jit_compile: bool = False) -> np.ndarray:
     """One vector per text: pooled contextual vectors of a layer strategy.
 
     ``pooling="mean"`` with ``normalize=True`` on the ``last`` layer is the sentence-transformers
@@ -367,6 +369,9 @@ def sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], pooling: str
             float rounding, for a fraction of the compute on short texts); a list of widths: those;
             False: every text padded to ``seq_length``.
         progress: show a tqdm progress bar; None shows it on a terminal only.
+        jit_compile: compile the encoder call with XLA, once per batch width. Faster inference
+            on CPUs where XLA's matmul beats oneDNN's (an AVX2 host: BERT-Base +16%), slower on
+            AVX-512 ones (benchmarks/README.md); the same vectors to float rounding.
 
     Returns:
         float32 ``[num_texts, dim]`` (``dim`` = hidden size, 4x for ``concat_last_four``).
@@ -379,7 +384,8 @@ def sentence_embeddings(bert: PretrainedBert, texts: Iterable[str], pooling: str
     """
     layers = parse_layer_strategy(strategy, bert.config.num_hidden_layers)
     batches = list(iter_sentence_embeddings(bert, texts, pooling=pooling, normalize=normalize, strategy=layers,
-                                            batch_size=batch_size, length_buckets=length_buckets, progress=progress))
+                                            batch_size=batch_size, length_buckets=length_buckets, progress=progress,
+                                            jit_compile=jit_compile))
     if not batches:
         return np.zeros((0, layers.output_dim(bert.config.hidden_size)), np.float32)
     return np.concatenate(batches)
@@ -416,7 +422,7 @@ class _WordExtractor:
     """Streams texts (or pre-split words) -> ``WordVectors``, batching windows of many texts together."""
 
     def __init__(self, bert: PretrainedBert, layers: LayerStrategy, pooling: str, batch_size: int,
-                 stride: int | None, widths: tuple[int, ...] | None):
+                 stride: int | None, widths: tuple[int, ...] | None, jit_compile: bool = False):
         self.tokenizer = bert.tokenizer
         self.seq_length = bert.preprocessor.seq_length
         self.window_length = self.seq_length - 2
@@ -432,14 +438,18 @@ class _WordExtractor:
         spec = tf.TensorSpec([batch_size, width], tf.int32)
 
         def build(encoder):
+            # XLA compiles the encoder and the layer strategy; the mask's dynamic shape stays outside.
+            @tf.function(jit_compile=jit_compile)
+            def vectors(inputs):
+                return layers(encoder()(inputs, training=False), dtype=tf.float32)
+
             @tf.function(input_signature=[{name: spec for name in _INPUT_NAMES}, tf.TensorSpec(spec.shape, tf.bool)])
             def encode(inputs, keep):
-                outputs = encoder()(inputs, training=False)
-                return tf.boolean_mask(layers(outputs, dtype=tf.float32), keep)
+                return tf.boolean_mask(vectors(inputs), keep)
 
             return encode
 
-        self._encode = _traced(bert.encoder, ("words", layers, batch_size, width), build)
+        self._encode = _traced(bert.encoder, ("words", layers, batch_size, width, jit_compile), build)
         self._pool = _word_pooling_function(self.dim, pooling)
         self._unknown = _UnknownReport()
 
@@ -542,7 +552,7 @@ class _WordExtractor:
 def iter_word_embeddings(bert: PretrainedBert, texts_or_words: Iterable[str | Sequence[str]], *,
                          strategy: str | int | LayerStrategy = "last", word_pooling: str = "first",
                          batch_size: int = 32, stride: int | None = None, length_buckets: LengthBuckets = None,
-                         progress: bool | None = None) -> Iterator[WordVectors]:
+                         progress: bool | None = None, jit_compile: bool = False) -> Iterator[WordVectors]:
     """Streams ``WordVectors``, one per input item, in order; reads the input lazily (flat memory).
 
     Arguments as ``word_embeddings``; they are checked at the call, before the first text.
@@ -555,7 +565,7 @@ def iter_word_embeddings(bert: PretrainedBert, texts_or_words: Iterable[str | Se
                          "wrap it in a list")
     layers = parse_layer_strategy(strategy, bert.config.num_hidden_layers)
     extractor = _WordExtractor(bert, layers, word_pooling, batch_size, stride,
-                               _feature_bucket_widths(bert, length_buckets))
+                               _feature_bucket_widths(bert, length_buckets), jit_compile)
     return _word_results(extractor, texts_or_words, progress)
 
 
@@ -567,7 +577,7 @@ def _word_results(extractor: _WordExtractor, items: Iterable, progress: bool | N
 def word_embeddings(bert: PretrainedBert, texts_or_words: Iterable[str | Sequence[str]],
                     strategy: str | int | LayerStrategy = "last", word_pooling: str = "first", *,
                     batch_size: int = 32, stride: int | None = None, length_buckets: LengthBuckets = None,
-                    progress: bool | None = None) -> list[WordVectors]:
+                    progress: bool | None = None, jit_compile: bool = False) -> list[WordVectors]:
     """One vector per word of each text, from any layer strategy, for texts of any length.
 
     Args:
@@ -583,6 +593,7 @@ def word_embeddings(bert: PretrainedBert, texts_or_words: Iterable[str | Sequenc
         length_buckets: as ``sentence_embeddings``: windows grouped by length, each batch cut to
             its bucket width (the same vectors); False pads every window to ``seq_length``.
         progress: show a tqdm progress bar; None shows it on a terminal only.
+        jit_compile: compile the encoder call with XLA (see ``sentence_embeddings``).
 
     Returns:
         A ``WordVectors`` per item: ``words``, float32 ``vectors`` ``[num_words, dim]``, ``spans``
@@ -595,4 +606,4 @@ def word_embeddings(bert: PretrainedBert, texts_or_words: Iterable[str | Sequenc
     """
     return list(iter_word_embeddings(bert, texts_or_words, strategy=strategy, word_pooling=word_pooling,
                                      batch_size=batch_size, stride=stride, length_buckets=length_buckets,
-                                     progress=progress))
+                                     progress=progress, jit_compile=jit_compile))
