@@ -51,7 +51,6 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     import keras_hub
-    import tensorflow as tf
 
     from bertzoo.families.gpt.gpt_generation import GPTGenerator
 

@@ -142,7 +142,7 @@ def _tf_data_step(sentences: list[str], batch_size: int, preprocess: Callable, o
     prefetch) over the repeated data, reading ``output`` back: steady state, as in a training run.
 
     A fresh iterator per pass would also time the iterator's start-up (the map function's
-    instantiation and graph optimisation: 60-270 ms here, a third of a 40,000-sentence pass);
+    instantiation and graph optimisation: 60-370 ms here, a third or more of a 40,000-sentence pass);
     ``first_batch_seconds`` measures that on its own.
     """
     dataset = _tf_data_pipeline(sentences, batch_size, preprocess)
