@@ -94,3 +94,32 @@ def test_regenerate_reference_with_transformers(minilm, minilm_dir):
     assert cosines.min() >= MIN_COSINE
     REFERENCE.parent.mkdir(exist_ok=True)
     np.savez_compressed(REFERENCE, texts=np.array(SENTENCES), vectors=expected.astype(np.float32))
+
+
+def test_bfloat16_weights_give_mixed_bfloat16_outputs_exactly(minilm_dir):
+    """``dtype="bfloat16"``: the kernels and tables are cast to bfloat16 once, at load (LayerNorm's
+    parameters stay float32), so a call casts no weight, and the outputs are mixed_bfloat16's bit for
+    bit; the sentence vectors stay within bfloat16 rounding of the reference and keep its neighbours."""
+    mixed = bertzoo.load_pretrained(minilm_dir, seq_length=SEQ_LENGTH, dtype="mixed_bfloat16")
+    pure = bertzoo.load_pretrained(minilm_dir, seq_length=SEQ_LENGTH, dtype="bfloat16")
+    layer = pure.encoder.transformer_layers[0]
+    assert layer.intermediate_dense.kernel.dtype == "bfloat16"
+    assert pure.encoder.embeddings.word_embeddings.dtype == "bfloat16"
+    assert layer.output_layer_norm.gamma.dtype == "float32"
+    assert mixed.encoder.transformer_layers[0].intermediate_dense.kernel.dtype == "float32"
+
+    inputs = mixed.preprocessor(SENTENCES)
+    expected, actual = mixed.encoder(inputs), pure.encoder(inputs)
+    for name in ("sequence_output", "pooled_output"):
+        assert actual[name].dtype == "bfloat16"
+        np.testing.assert_array_equal(actual[name].numpy().astype(np.float32),
+                                      expected[name].numpy().astype(np.float32))
+
+    reference = np.load(REFERENCE)["vectors"]
+    vectors = sentence_embeddings(pure, SENTENCES, progress=False)
+    assert vectors.dtype == np.float32
+    assert cosine_rows(vectors, reference).min() >= 0.999
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    for first, second in PARAPHRASES:
+        assert similarity[SENTENCES.index(first)].argmax() == SENTENCES.index(second)

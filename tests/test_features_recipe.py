@@ -123,3 +123,25 @@ def test_bad_options_are_one_line_errors(pretrained, input_file, tmp_path, capsy
     assert "stride must be an int between 1 and seq_length - 2 = 14 pieces, got 20" in capsys.readouterr().err
     assert features(pretrained, tmp_path / "missing.txt", tmp_path / "out") == 2
     assert "missing.txt" in capsys.readouterr().err
+
+
+def test_bfloat16_precision_gives_the_mixed_bfloat16_vectors(pretrained, input_file, tmp_path):
+    """--precision bfloat16: bfloat16 weights give mixed_bfloat16's vectors exactly, near float32's."""
+    assert features(pretrained, input_file, tmp_path / "out", "--precision", "bfloat16") == 0
+    manifest, vectors, _ = read_features(tmp_path / "out")
+    assert manifest["precision"] == "bfloat16" and vectors.dtype == np.float32
+    texts = [line for line in LINES if line.strip()]
+    mixed = bertzoo.load_pretrained(pretrained, seq_length=16, dtype="mixed_bfloat16")
+    np.testing.assert_array_equal(vectors, sentence_embeddings(mixed, texts, progress=False))
+    float32 = sentence_embeddings(bertzoo.load_pretrained(pretrained, seq_length=16), texts, progress=False)
+    np.testing.assert_allclose(vectors, float32, atol=0.03)
+    with pytest.raises(SystemExit) as refused:
+        features(pretrained, input_file, tmp_path / "bad", "--precision", "float16")
+    assert refused.value.code == 2
+
+
+def test_unknown_precision_is_named(input_file, tmp_path):
+    from bertzoo.recipes import features as recipe
+
+    with pytest.raises(ValueError, match="unknown precision 'float64'; choose one of float32, bfloat16"):
+        recipe.run(None, str(input_file), str(tmp_path / "out"), precision="float64", verbose=False)

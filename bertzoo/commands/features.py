@@ -37,6 +37,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--jit-compile", action="store_true",
                         help="compile the encoder with XLA: faster on CPUs without AVX-512 (on one AVX2 host, +16%% "
                              "for BERT-Base), slower on AVX-512 ones; the same vectors to float rounding")
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                        help="bfloat16: the encoder's weights cast to bfloat16 once at load and its matmuls in "
+                             "bfloat16 (LayerNorm and pooling in float32), faster where the hardware has bfloat16 "
+                             "matmuls (AVX512_BF16 or AMX CPUs, TPUs, recent GPUs); vectors to bfloat16 rounding")
     add_length_bucket_options(
         parser, default=None,
         help="group lines of similar length and cut each encoder batch to the smallest of a few widths that "
@@ -51,4 +55,5 @@ def run(args: argparse.Namespace) -> None:
                  pooling=args.pooling, normalize=args.normalize, word_pooling=args.word_pooling,
                  dtype=args.dtype, shard_size=args.shard_size, seq_length=args.seq_length, stride=args.stride,
                  batch_size=args.global_batch_size, distribution=args.strategy, overwrite=args.overwrite,
-                 length_buckets=args.length_buckets, jit_compile=args.jit_compile)
+                 length_buckets=args.length_buckets, jit_compile=args.jit_compile,
+                 precision=args.precision)
