@@ -30,8 +30,9 @@ class CpuPeak:
     derivation: str
 
     def gflops(self, precision: str) -> float:
-        """Peak GFLOP/s for ``float32`` or ``mixed_bfloat16`` (bf16 matmuls)."""
-        per_cycle = self.bf16_flops_per_cycle if precision == "mixed_bfloat16" else self.fp32_flops_per_cycle
+        """Peak GFLOP/s for ``float32`` or ``mixed_bfloat16`` / ``bfloat16`` (bf16 matmuls)."""
+        per_cycle = (self.bf16_flops_per_cycle if precision in ("mixed_bfloat16", "bfloat16")
+                     else self.fp32_flops_per_cycle)
         return self.cores * self.ghz * per_cycle
 
 
@@ -117,12 +118,12 @@ CEILING_SHAPES = ((2048, 2048, 2048), (1024, 768, 3072), (1024, 3072, 768))
 def measure_matmul_gflops(precision: str, shape: tuple[int, int, int] = (2048, 2048, 2048),
                           seconds: float = 1.0, jit_compile: bool = False) -> float:
     """The GFLOP/s TensorFlow's own matmul reaches here on ``[m, k] x [k, n]`` (``shape = (m, k, n)``),
-    in float32 or bfloat16 (``mixed_bfloat16``), inputs already on the device, one element read back;
+    in float32 or bfloat16 (``mixed_bfloat16`` or ``bfloat16``), inputs already on the device, one element read back;
     by oneDNN in a graph, or compiled by XLA (``jit_compile``)."""
     import tensorflow as tf
 
     m, k, n = shape
-    dtype = tf.bfloat16 if precision == "mixed_bfloat16" else tf.float32
+    dtype = tf.bfloat16 if precision in ("mixed_bfloat16", "bfloat16") else tf.float32
     a = tf.cast(tf.random.normal((m, k)), dtype)
     b = tf.cast(tf.random.normal((k, n)), dtype)
     # One element back: no copy timed.

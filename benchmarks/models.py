@@ -28,6 +28,12 @@ IMPLS = ("bertzoo", "keras_hub", "hf_torch")
 # eager: op by op; graph: tf.function; xla: tf.function(jit_compile=True). Torch runs eager only.
 MODES = ("eager", "graph", "xla")
 TRAIN_MODES = ("graph", "xla")
+# float32; mixed_bfloat16 (Keras's policy: float32 weights, cast to bfloat16 on every call);
+# bfloat16 (weights stored in bfloat16, cast once: how a model is served in bfloat16; each
+# implementation built under Keras's "bfloat16" policy, torch's model converted). Training keeps
+# float32 weights: float32 or mixed_bfloat16.
+PRECISIONS = ("float32", "mixed_bfloat16", "bfloat16")
+TRAIN_PRECISIONS = ("float32", "mixed_bfloat16")
 NUM_CLASSES = 2
 LEARNING_RATE = 2e-5
 
@@ -64,7 +70,12 @@ def build_encoder(impl: str, config: BertConfig, precision: str):
     if impl == "hf_torch":
         import transformers
 
-        return transformers.BertModel(_hf_config(config), add_pooling_layer=True).eval()
+        model = transformers.BertModel(_hf_config(config), add_pooling_layer=True).eval()
+        if precision == "bfloat16":
+            import torch
+
+            model = model.to(torch.bfloat16)
+        return model
     with global_dtype_policy(precision):
         if impl == "bertzoo":
             from bertzoo.families.bert.bert_encoder import BertEncoder

@@ -55,7 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "the first batch size only")
     parser.add_argument("--train-batches", type=numbers, default=[8], help="train batch sizes")
     parser.add_argument("--seq-length", type=int, default=128)
-    parser.add_argument("--precisions", type=names, default=["float32", "mixed_bfloat16"])
+    parser.add_argument("--precisions", type=names, default=list(models.PRECISIONS),
+                        help=f"of {models.PRECISIONS}; bfloat16 (weights stored in bfloat16, as one serves a "
+                             "model) is measured in inference only")
     parser.add_argument("--modes", type=names, default=list(models.MODES),
                         help="eager, graph (tf.function), xla (jit_compile=True); training runs graph and xla "
                              "of these; torch runs eager")
@@ -82,7 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             if getattr(args, name) == getattr(defaults, name):
                 setattr(args, name, value)
     unknown = (set(args.tasks) - set(TASKS)) | (set(args.impls) - set(models.IMPLS)) | (
-        set(args.modes) - set(models.MODES)) | (set(args.tokenizers) - set(tokenization.TOKENIZERS))
+        set(args.modes) - set(models.MODES)) | (set(args.tokenizers) - set(tokenization.TOKENIZERS)) | (
+        set(args.precisions) - set(models.PRECISIONS))
     if unknown:
         parser.error(f"unknown choices: {sorted(unknown)}")
     return args
@@ -208,7 +211,7 @@ def run_training(args: argparse.Namespace, impls: list[str]) -> list[dict]:
         config = BertConfig.preset(config_name)
         step_flops = flops.train_flops_per_sequence(flops.encoder_flops_per_sequence(
             config.hidden_size, config.num_hidden_layers, config.intermediate_size, args.seq_length))
-        for precision in args.precisions:
+        for precision in [p for p in args.precisions if p in models.TRAIN_PRECISIONS]:
             for batch in args.train_batches:
                 data = models.random_batch(config, batch, args.seq_length)
                 modes = _modes_at(config_name, batch, args.configs, args.train_batches, train_modes)

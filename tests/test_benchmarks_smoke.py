@@ -18,7 +18,7 @@ def results(tmp_path_factory):
     output = tmp_path_factory.mktemp("bench") / "results.json"
     # A subprocess, as `make bench` runs it: its own TensorFlow devices and global dtype policy.
     command = [sys.executable, "-m", "benchmarks.run", "--configs", "tiny", "--batches", "2", "--train-batches", "2",
-               "--seq-length", "16", "--precisions", "float32", "--modes", "graph", "--repeats", "1",
+               "--seq-length", "16", "--precisions", "float32,bfloat16", "--modes", "graph", "--repeats", "1",
                "--warmup", "1", "--min-seconds", "0", "--sentences", "32", "--tokenize-batch", "16",
                "--ceiling-seconds", "0.05",
                "--output", str(output)]
@@ -41,7 +41,10 @@ def test_every_task_and_impl_reports_a_record(results):
         assert rate > 0
         if record["task"] != "tokenize":
             assert record["seq_length"] == 16 and record["batch"] == 2 and record["config"] == "tiny"
-            assert record["jit_compile"] is False and record["precision"] == "float32"
+            assert record["jit_compile"] is False
+            # bfloat16 weights (served models) in inference only; training keeps float32 weights.
+            assert record["precision"] == "float32" or (record["precision"], record["task"]) == (
+                "bfloat16", "inference")
             assert 0 < record["fraction_of_ceiling"] < 1 and record["flops_per_sequence"] > 0
             assert record["fraction_of_peak"] > 0
         else:
@@ -69,6 +72,15 @@ def test_the_json_holds_the_measured_ceiling_and_the_text_mix(results):
     assert len(machine["load_average_start"]) == 3
     assert data["command"].startswith("python -m benchmarks.run")
     assert "| inference | tiny | 2 | float32 |" in stdout
+    assert "| inference | tiny | 2 | bfloat16 |" in stdout and "| train | tiny | 2 | bfloat16 |" not in stdout
+    assert machine["ceiling_gflops"]["bfloat16"] > 0
+
+
+def test_an_unknown_precision_is_refused():
+    command = [sys.executable, "-m", "benchmarks.run", "--precisions", "float32,bfloat8"]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 2 and "unknown choices: ['bfloat8']" in completed.stderr
 
 
 def test_torch_is_measured_or_skipped_cleanly(results):
