@@ -4,11 +4,14 @@
     python -m benchmarks.op_profile --impl keras_hub --task train
 
 Runs a few steps under ``tf.profiler``, reads the trace (``*.xplane.pb``) and prints the op types
-that took longest. Durations are summed over TensorFlow's threads: ops running side by side both
-count, each slowed by the other (on 2 cores a train step's two backward matmuls of a layer run
-together and each reads about twice its own time). ``--serial`` runs one op at a time
-(``inter_op_parallelism_threads=1``), so each op's time is its own and the sum is close to the wall
-clock.
+that took longest, then the matmul ops' share of the step and their own rate against the matmul
+ceiling measured there and then: what keeps a step below the ceiling is the other ops' time, or the
+matmuls' own shortfall on small shapes.
+
+Durations are summed over TensorFlow's threads: ops running side by side both count, each slowed by
+the other (on 2 cores a train step's two backward matmuls of a layer run together and each reads
+about twice its own time). ``--serial`` runs one op at a time (``inter_op_parallelism_threads=1``),
+so each op's time is its own and the sum is close to the wall clock.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import tempfile
 import tensorflow as tf
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-from benchmarks import models
+from benchmarks import flops, models
 from bertzoo.families.bert.bert_config import BertConfig
 
 
@@ -48,6 +51,18 @@ def op_times(step: models.Step, steps: int = 3) -> dict[str, tuple[float, int]]:
                     milliseconds[op_type] += event.duration_ps / 1e9 / steps
                     calls[op_type] += 1
     return {op: (ms, calls[op] // steps) for op, ms in milliseconds.most_common()}
+
+
+def matmul_milliseconds(times: dict[str, tuple[float, int]]) -> float:
+    """Milliseconds per step in matmul ops (oneDNN's fused, plain and batched matmuls, or TensorFlow's)."""
+    return sum(ms for op_type, (ms, _) in times.items() if "MatMul" in op_type)
+
+
+def step_flops(config: BertConfig, task: str, batch: int, seq_length: int) -> int:
+    """The encoder's matmul FLOPs in one step (a train step: forward and backward)."""
+    forward = flops.encoder_flops_per_sequence(config.hidden_size, config.num_hidden_layers,
+                                               config.intermediate_size, seq_length)
+    return batch * (flops.train_flops_per_sequence(forward) if task == "train" else forward)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -77,6 +92,15 @@ def main(argv: list[str] | None = None) -> None:
           f"{sum(ms for ms, _ in times.values()):.1f} op-ms per step")
     for op_type, (ms, count) in list(times.items())[:args.top]:
         print(f"  {op_type:<32} {ms:9.2f} ms  {count:5d} calls")
+    # Why a step is below the ceiling: the matmuls' own rate, and the share of the rest.
+    total, matmuls = sum(ms for ms, _ in times.values()), matmul_milliseconds(times)
+    if matmuls:
+        work = step_flops(config, args.task, args.batch, args.seq_length)
+        ceiling = max(flops.measure_matmul_ceiling(args.precision, seconds=0.5).values())
+        rate = work / (matmuls / 1e3) / 1e9
+        print(f"matmul ops {matmuls:.1f} ms ({100 * matmuls / total:.0f}% of op time) at {rate:.0f} GFLOP/s, "
+              f"{100 * rate / ceiling:.0f}% of this run's ceiling ({ceiling:.0f} GFLOP/s); the other ops "
+              f"{total - matmuls:.1f} ms")
 
 
 if __name__ == "__main__":

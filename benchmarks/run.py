@@ -297,7 +297,7 @@ def summary_table(records: list[dict]) -> str:
     rows = ["| task | config | batch | precision | bertzoo best (seq/s) | KerasHub best | HF torch | "
             "bertzoo / KerasHub | bertzoo % of ceiling |", "|" + "---|" * 9]
     shapes = sorted({(r["task"], r["config"], r["batch"], r["precision"]) for r in records if r["task"] != "tokenize"},
-                    key=lambda s: (TASKS.index(s[0]), s[1], s[3], s[2]))
+                    key=lambda s: (TASKS.index(s[0]), s[1], _precision_order(s[3]), s[2]))
     for shape in shapes:
         best = {}
         for record in records:
@@ -315,6 +315,10 @@ def summary_table(records: list[dict]) -> str:
         rows.append(f"| {' | '.join(map(str, shape))} | {cell('bertzoo')} | {cell(BASELINE)} | "
                     f"{cell('hf_torch')} | {ratio} | {ceiling} |")
     return "\n".join(rows)
+
+
+def _precision_order(precision: str) -> int:
+    return models.PRECISIONS.index(precision) if precision in models.PRECISIONS else len(models.PRECISIONS)
 
 
 def records_table(records: list[dict]) -> str:

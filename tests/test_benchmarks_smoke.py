@@ -102,6 +102,9 @@ def test_op_profile_one_op_at_a_time_lists_the_train_steps_matmuls():
     # oneDNN's names (_MklNativeFusedMatMul, _MklBatchMatMulV2) or TensorFlow's own without it.
     assert any(op.endswith("FusedMatMul") for op in listed), completed.stdout
     assert any("BatchMatMul" in op for op in listed), completed.stdout
+    # The summary that says why a step is below the ceiling: the matmuls' share and their own rate.
+    summary = [line for line in completed.stdout.splitlines() if line.startswith("matmul ops ")]
+    assert len(summary) == 1 and "% of op time) at " in summary[0] and "% of this run's ceiling" in summary[0]
 
 
 def test_each_tokenization_pass_reads_every_sentence(monkeypatch):
