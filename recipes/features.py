@@ -163,7 +163,7 @@ def run(pretrained: str | None, input: str, output: str, *, strategy: str = "las
 
     directory = pretrained or default_pretrained_dir()  # a directory, catalogue name or handle (hf://, gs://, ...)
     with resolve_strategy(distribution).scope():
-        bert = load_pretrained(directory, seq_length=seq_length, dtype=precision)
+        bert = _load_encoder(directory, seq_length, precision)
     layers = parse_layer_strategy(strategy, bert.config.num_hidden_layers)
     dim = layers.output_dim(bert.config.hidden_size)
     stride = default_stride(seq_length) if stride is None else stride
@@ -218,6 +218,19 @@ def run(pretrained: str | None, input: str, output: str, *, strategy: str = "las
         print(f"wrote {writer.rows} rows of {dim} {dtype} ({layers.name}, {level} level) from {total_texts} lines "
               f"in {len(writer.shards)} shard(s) to {out_dir}", flush=True)
     return manifest
+
+
+def _load_encoder(directory, seq_length: int, precision: str):
+    """The pretrained bundle, its weights in bfloat16 when asked (float32: the loader's default)."""
+    if precision == "float32":
+        return load_pretrained(directory, seq_length=seq_length)
+    try:
+        return load_pretrained(directory, seq_length=seq_length, dtype=precision)
+    except TypeError as error:
+        if "'dtype'" not in str(error):
+            raise
+        raise ValueError(f"--precision {precision}: {directory} is of a family whose loader takes no dtype "
+                         f"({error}); use --precision float32") from None
 
 
 def _count_lines(path: pathlib.Path) -> tuple[int, int]:

@@ -145,3 +145,16 @@ def test_unknown_precision_is_named(input_file, tmp_path):
 
     with pytest.raises(ValueError, match="unknown precision 'float64'; choose one of float32, bfloat16"):
         recipe.run(None, str(input_file), str(tmp_path / "out"), precision="float64", verbose=False)
+
+
+def test_bfloat16_on_a_family_without_dtype_is_named(input_file, tmp_path, monkeypatch):
+    """A family whose loader takes no ``dtype`` (AWD-LSTM's) gets a clear error, not a TypeError."""
+    from bertzoo.recipes import features as recipe
+
+    def loader_without_dtype(directory, seq_length=128, dropouts=None):
+        raise AssertionError("not reached: the dtype is refused first")
+
+    monkeypatch.setattr(recipe, "load_pretrained", loader_without_dtype)
+    with pytest.raises(ValueError, match=r"--precision bfloat16: lm/ is of a family whose loader takes no dtype "
+                                         r"\(.*'dtype'\); use --precision float32"):
+        recipe.run("lm/", str(input_file), str(tmp_path / "out"), precision="bfloat16", verbose=False)
