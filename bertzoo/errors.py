@@ -5,6 +5,15 @@ class ConfigError(ValueError):
     """A config file or value that bertzoo cannot honour; the message names the field."""
 
 
+class UnknownOptionError(ConfigError):
+    """``load_pretrained`` was given options the directory's family does not take; ``options`` names
+    them, the message also the family and the options it takes."""
+
+    def __init__(self, message: str, options: tuple[str, ...]):
+        super().__init__(message)
+        self.options = options
+
+
 class DiskFullError(OSError):
     """A write ran out of space (``ENOSPC``); the message names the path, the free space left and
     what was kept intact."""

@@ -8,11 +8,13 @@ family's own loader builds the bundle.
 
 from __future__ import annotations
 
+import inspect
 import os
 import pathlib
 from typing import Any
 
-from bertzoo.families.registry import Pretrained, detect_family, get_family
+from bertzoo.errors import UnknownOptionError
+from bertzoo.families.registry import Family, Pretrained, detect_family, get_family
 
 
 def resolve_checkpoint(name_or_path: str | os.PathLike) -> pathlib.Path:
@@ -52,7 +54,24 @@ def load_pretrained(name_or_path: str | os.PathLike, seq_length: int = 128, *, f
     found = detect_family(resolved.directory)[0] if family is None else get_family(family)
     # An option left at None (``do_lower_case=None``: "no override") keeps the entry's setting.
     given = {key: value for key, value in options.items() if value is not None or key not in resolved.load_options}
+    _check_options(found, resolved.directory, given)
     return found.load(resolved.directory, seq_length=seq_length, **{**resolved.load_options, **given})
+
+
+def _check_options(family: Family, directory: pathlib.Path, options: dict[str, Any]) -> None:
+    """Raises ``UnknownOptionError`` for options the family's loader does not take (Python's own
+    ``TypeError`` would name neither the directory nor the family)."""
+    parameters = inspect.signature(family.load).parameters
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters.values()):
+        return  # a loader taking ``**options`` checks them itself
+    taken = sorted(name for name, parameter in parameters.items()
+                   if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+                   and name not in ("path", "directory", "seq_length"))
+    unknown = tuple(sorted(set(options) - set(parameters)))
+    if unknown:
+        raise UnknownOptionError(
+            f"{directory} holds a {family.name} model, whose loader takes no option "
+            f"{', '.join(map(repr, unknown))}; it takes {', '.join(taken) or 'none'}", unknown)
 
 
 def save_pretrained(bundle: Pretrained, out_dir: str | os.PathLike, overwrite: bool = False) -> pathlib.Path:

@@ -33,6 +33,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bertzoo.data.length_buckets import LengthBuckets
+from bertzoo.errors import UnknownOptionError
 from bertzoo.features import default_stride, iter_sentence_embeddings, iter_word_embeddings, parse_layer_strategy
 from bertzoo.pretrained import load_pretrained
 from bertzoo.recipes.default_weights import default_pretrained_dir
@@ -226,9 +227,7 @@ def _load_encoder(directory, seq_length: int, precision: str):
         return load_pretrained(directory, seq_length=seq_length)
     try:
         return load_pretrained(directory, seq_length=seq_length, dtype=precision)
-    except TypeError as error:
-        if "'dtype'" not in str(error):
-            raise
+    except UnknownOptionError as error:
         raise ValueError(f"--precision {precision}: {directory} is of a family whose loader takes no dtype "
                          f"({error}); use --precision float32") from None
 

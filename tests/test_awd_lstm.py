@@ -188,3 +188,12 @@ def test_a_fastai_pth_directory_loads_with_torch(tmp_path):
     inputs = bundle.preprocessor(["the cat sat on the mat ."])
     expected = awd_lstm_forward(state, inputs["input_word_ids"])[-1]
     np.testing.assert_allclose(np.asarray(bundle.encoder(inputs)["sequence_output"]), expected, atol=1e-5)
+
+
+def test_an_option_the_family_does_not_take_is_named(tmp_path):
+    """``load_pretrained`` checks options against the family's loader: AWD-LSTM's takes no dtype."""
+    bertzoo.save_pretrained(bundle_from_state(fastai_state_dict(3)), tmp_path / "lm")
+    with pytest.raises(ConfigError, match=r"lm holds a awd_lstm model, whose loader takes no option 'dtype'; "
+                                          r"it takes dropouts") as refused:
+        bertzoo.load_pretrained(tmp_path / "lm", seq_length=12, dtype="bfloat16")
+    assert refused.value.options == ("dtype",)

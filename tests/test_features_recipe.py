@@ -147,14 +147,12 @@ def test_unknown_precision_is_named(input_file, tmp_path):
         recipe.run(None, str(input_file), str(tmp_path / "out"), precision="float64", verbose=False)
 
 
-def test_bfloat16_on_a_family_without_dtype_is_named(input_file, tmp_path, monkeypatch):
+def test_bfloat16_on_a_family_without_dtype_is_named(input_file, tmp_path):
     """A family whose loader takes no ``dtype`` (AWD-LSTM's) gets a clear error, not a TypeError."""
     from bertzoo.recipes import features as recipe
+    from test_awd_lstm import bundle_from_state, fastai_state_dict
 
-    def loader_without_dtype(directory, seq_length=128, dropouts=None):
-        raise AssertionError("not reached: the dtype is refused first")
-
-    monkeypatch.setattr(recipe, "load_pretrained", loader_without_dtype)
-    with pytest.raises(ValueError, match=r"--precision bfloat16: lm/ is of a family whose loader takes no dtype "
-                                         r"\(.*'dtype'\); use --precision float32"):
-        recipe.run("lm/", str(input_file), str(tmp_path / "out"), precision="bfloat16", verbose=False)
+    lm = bertzoo.save_pretrained(bundle_from_state(fastai_state_dict(3)), tmp_path / "lm")
+    with pytest.raises(ValueError, match=r"--precision bfloat16: .*lm is of a family whose loader takes no dtype "
+                                         r"\(.*'dtype'.*\); use --precision float32"):
+        recipe.run(str(lm), str(input_file), str(tmp_path / "out"), precision="bfloat16", verbose=False)

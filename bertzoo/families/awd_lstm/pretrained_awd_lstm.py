@@ -15,7 +15,7 @@ import dataclasses
 import json
 import os
 import pathlib
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import safetensors.numpy
@@ -102,8 +102,8 @@ def read_awd_lstm_weights(encoder: AwdLstmEncoder) -> dict[str, np.ndarray]:
     return weights
 
 
-def load_awd_lstm(path: str | os.PathLike, seq_length: int = 128, dropouts: dict[str, float] | None = None,
-                  **unused: Any) -> PretrainedAwdLstm:
+def load_awd_lstm(path: str | os.PathLike, seq_length: int = 128,
+                  dropouts: dict[str, float] | None = None) -> PretrainedAwdLstm:
     """Reads an AWD-LSTM directory in either format.
 
     Args:
@@ -112,8 +112,6 @@ def load_awd_lstm(path: str | os.PathLike, seq_length: int = 128, dropouts: dict
         dropouts: ``AwdLstmConfig`` dropout fields to use instead of fastai's language-model ones
             (e.g. ``CLASSIFIER_DROPOUTS``).
     """
-    if unused:
-        raise TypeError(f"load_awd_lstm got unexpected options {sorted(unused)}")
     directory = pathlib.Path(path)
     checkpoint_format = awd_lstm_format(directory)
     if checkpoint_format is None:

@@ -75,10 +75,8 @@ def bundle_from_model(config: TransformerConfig, model: TransformerSeq2Seq, toke
                                  model=model, source=source)
 
 
-def load_transformer(directory: str | os.PathLike, *, seq_length: int = 128, **options) -> PretrainedTransformer:
+def load_transformer(directory: str | os.PathLike, *, seq_length: int = 128) -> PretrainedTransformer:
     """Reads bertzoo's Transformer directory."""
-    if options:
-        raise TypeError(f"load_transformer got unknown options {sorted(options)}")
     directory = pathlib.Path(directory)
     if transformer_format(directory) is None:
         found = sorted(path.name for path in directory.iterdir()) if directory.is_dir() else "no such directory"
