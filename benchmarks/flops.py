@@ -8,6 +8,9 @@ import os
 import platform
 import time
 
+# The precisions whose matmuls run in bfloat16: Keras's mixed policy and bfloat16 weights.
+BFLOAT16_PRECISIONS = ("mixed_bfloat16", "bfloat16")
+
 # FLOPs per cycle per core for one fused multiply-add pipeline layout (2 FLOPs per FMA lane).
 # Zen 4 executes AVX-512 on two 256-bit FMA pipes ("double pumped"): 2 x 8 fp32 lanes x 2 = 32.
 # VDPBF16PS does two bf16 products per fp32 lane, so bf16 doubles it (64). Intel server cores with
@@ -31,8 +34,7 @@ class CpuPeak:
 
     def gflops(self, precision: str) -> float:
         """Peak GFLOP/s for ``float32`` or ``mixed_bfloat16`` / ``bfloat16`` (bf16 matmuls)."""
-        per_cycle = (self.bf16_flops_per_cycle if precision in ("mixed_bfloat16", "bfloat16")
-                     else self.fp32_flops_per_cycle)
+        per_cycle = self.bf16_flops_per_cycle if precision in BFLOAT16_PRECISIONS else self.fp32_flops_per_cycle
         return self.cores * self.ghz * per_cycle
 
 
@@ -123,7 +125,7 @@ def measure_matmul_gflops(precision: str, shape: tuple[int, int, int] = (2048, 2
     import tensorflow as tf
 
     m, k, n = shape
-    dtype = tf.bfloat16 if precision in ("mixed_bfloat16", "bfloat16") else tf.float32
+    dtype = tf.bfloat16 if precision in BFLOAT16_PRECISIONS else tf.float32
     a = tf.cast(tf.random.normal((m, k)), dtype)
     b = tf.cast(tf.random.normal((k, n)), dtype)
     # One element back: no copy timed.
